@@ -1,0 +1,1 @@
+"""Population, movement, bird, glacier, coverage and ecosystem-service analyses (pure functions)."""

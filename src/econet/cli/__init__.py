@@ -1,0 +1,1 @@
+"""The `econet` command: one module per command group, registered in main.py."""

@@ -1,0 +1,92 @@
+"""Entry point of the `econet` command: builds the Typer app from every command module and maps errors to exit codes.
+
+Each module in this package that defines ``register(app)`` adds its commands or group there; heavy
+imports stay inside the command functions so that `econet --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+
+import click
+import typer
+
+from econet import __version__
+from econet.cli.options import Debug, Quiet, State
+from econet.errors import EconetError
+
+HELPERS = {"main", "options", "console"}
+
+app = typer.Typer(
+    name="econet",
+    help="Transboundary conservation: connectivity, shared observations, population analytics, atlas.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"econet {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def root(quiet: Quiet = False, debug: Debug = False,
+         version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                      help="Print the version and exit.")) -> None:
+    """econet: plan, monitor and share conservation data across borders."""
+    State.quiet = quiet
+    State.debug = debug
+
+
+def _register_all() -> None:
+    import econet.cli as pkg
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if info.name in HELPERS or info.name.startswith("_"):
+            continue
+        module = importlib.import_module(f"econet.cli.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_all()
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the CLI; bad input ends with a one-line message and exit code 2, no traceback unless --debug."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args
+    try:
+        app(args=args, prog_name="econet", standalone_mode=False)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.exceptions.Abort:
+        print("aborted", file=sys.stderr)
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(2)
+    except EconetError as exc:
+        if debug:
+            raise
+        print(f"error: {exc}", file=sys.stderr)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        sys.exit(130)
+    except Exception as exc:  # a bug, not bad input: still no traceback unless asked
+        if debug:
+            raise
+        print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Raster and vector IO, CRS handling and rasterization shared by every capability."""

@@ -1,0 +1,1 @@
+"""econet.reports"""
