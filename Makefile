@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo serve test test-fast bench web clean
+.PHONY: install demo test test-fast bench web clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -16,9 +16,6 @@ install: $(STAMP)
 
 demo: install
 	$(BIN)/econet demo
-
-serve: install
-	$(BIN)/econet demo --serve
 
 test: install
 	$(BIN)/python -m pytest -q -p no:cacheprovider

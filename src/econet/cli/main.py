@@ -10,10 +10,10 @@ import importlib
 import pkgutil
 import sys
 
-import click
 import typer
 
 from econet import __version__
+from econet.cli._click import exceptions as click_exc
 from econet.cli.options import Debug, Quiet, State
 from econet.errors import EconetError
 
@@ -63,13 +63,13 @@ def main(argv: list[str] | None = None) -> None:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="econet", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        rv = app(args=args, prog_name="econet", standalone_mode=False)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         print("aborted", file=sys.stderr)
         sys.exit(130)
-    except click.ClickException as exc:
+    except click_exc.ClickException as exc:
         exc.show()
         sys.exit(2)
     except EconetError as exc:
@@ -86,6 +86,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"error: unexpected {type(exc).__name__}: {exc} (rerun with --debug for the traceback)",
               file=sys.stderr)
         sys.exit(1)
+    sys.exit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover
