@@ -14,13 +14,13 @@ from econet.cli.main import app, main
 from econet.errors import EconetError
 
 
-def _all_command_paths(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+def _all_command_paths(group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
     paths = []
     ctx = click.Context(group)
     for name in group.list_commands(ctx):
         cmd = group.get_command(ctx, name)
         paths.append(prefix + (name,))
-        if isinstance(cmd, click.Group):
+        if hasattr(cmd, "list_commands"):
             paths.extend(_all_command_paths(cmd, prefix + (name,)))
     return paths
 
