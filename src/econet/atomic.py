@@ -62,6 +62,9 @@ class OutputSet:
                 for final, tmp in self._staged.items():
                     if tmp.exists():
                         final.parent.mkdir(parents=True, exist_ok=True)
+                        if tmp.is_dir() and final.is_dir():  # a folder output replacing an earlier run's
+                            old = self._tmpdir / f"old_{final.name}"
+                            os.replace(final, old)
                         os.replace(tmp, final)
         finally:
             if self._tmpdir is not None:

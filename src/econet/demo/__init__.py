@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from econet.atomic import atomic_path
+from econet.atomic import OutputSet
 
 
 @dataclass
@@ -27,15 +27,31 @@ class DemoContext:
     progress: Callable[..., Any] | None = None
     results: dict[str, Any] = field(default_factory=dict)
     files: list[Path] = field(default_factory=list)
+    outputs: OutputSet | None = None
+    descriptions: dict[Path, str] = field(default_factory=dict)
 
     def record(self, path: Path) -> Path:
         """Note an output file for the final listing."""
         self.files.append(Path(path))
         return Path(path)
 
+    def output(self, name: str, description: str | None = None) -> Path:
+        """Where a step writes the output file `name`: a staged temporary path while the demo runs, renamed
+        into ``out/name`` only when every step has succeeded (so a failed demo leaves no partial files).
+        Later steps take earlier results from ``ctx.results``, not from these files. `description` (one
+        line) is printed next to the file name at the end."""
+        self.record(self.out / name)
+        if description:
+            self.descriptions[self.out / name] = description
+        if self.outputs is None:
+            return self.out / name
+        return self.outputs.path(name)
 
-def steps() -> list[Any]:
-    """The demo's step modules, in run order."""
+
+def step_modules() -> list[Any]:
+    """The demo's step modules, in run order.
+
+    (Not called `steps`: importing the subpackage econet.demo.steps rebinds that attribute of this module.)"""
     import econet.demo.steps as pkg
     mods = [importlib.import_module(f"econet.demo.steps.{m.name}") for m in pkgutil.iter_modules(pkg.__path__)
             if not m.name.startswith("_")]
@@ -46,18 +62,25 @@ def run_demo(out: Path, db_url: str, *, quiet: bool = False,
              on_step: Callable[[int, int, str], None] | None = None) -> DemoContext:
     """Run every step; return the context with per-step summaries and the files written."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    created = not out.exists()
     ctx = DemoContext(out=out, db_url=db_url, quiet=quiet)
-    mods = steps()
+    mods = step_modules()
     summary: dict[str, Any] = {}
-    for i, mod in enumerate(mods):
-        if on_step:
-            on_step(i, len(mods), mod.TITLE)
-        summary[mod.__name__.rsplit(".", 1)[-1]] = mod.run(ctx) or {}
-    if on_step:
-        on_step(len(mods), len(mods), "done")
-    with atomic_path(out / "summary.json") as tmp:
-        tmp.write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
-    ctx.record(out / "summary.json")
+    try:
+        with OutputSet(out) as outputs:
+            ctx.outputs = outputs
+            for i, mod in enumerate(mods):
+                if on_step:
+                    on_step(i, len(mods), mod.TITLE)
+                summary[mod.__name__.rsplit(".", 1)[-1]] = mod.run(ctx) or {}
+            if on_step:
+                on_step(len(mods), len(mods), "done")
+            ctx.output("summary.json").write_text(json.dumps(summary, indent=2, default=str, ensure_ascii=False))
+    except BaseException:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise
+    finally:
+        ctx.outputs = None
     ctx.results["summary"] = summary
     return ctx

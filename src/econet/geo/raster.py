@@ -59,12 +59,12 @@ class Raster:
     def xy_to_rowcol(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Row and column of map coordinates (floor of the inverse transform)."""
         inv = ~self.transform
-        col, row = inv * (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+        col, row = inv @ (np.asarray(x, dtype=float), np.asarray(y, dtype=float))
         return np.floor(row).astype(np.int64), np.floor(col).astype(np.int64)
 
     def rowcol_to_xy(self, row: np.ndarray, col: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Map coordinates of cell centres."""
-        x, y = self.transform * (np.asarray(col, dtype=float) + 0.5, np.asarray(row, dtype=float) + 0.5)
+        x, y = self.transform @ (np.asarray(col, dtype=float) + 0.5, np.asarray(row, dtype=float) + 0.5)
         return x, y
 
 

@@ -1,4 +1,4 @@
-"""Vector IO: read GeoPackage, Shapefile, GeoJSON and TopoJSON layers with clear errors; reproject; write GeoPackage atomically."""
+"""Vector IO: read GeoPackage, Shapefile, GeoJSON, TopoJSON with clear errors; reproject; write GeoPackage atomically."""
 
 from __future__ import annotations
 
