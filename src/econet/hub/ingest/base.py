@@ -1,0 +1,360 @@
+"""The import machinery every format shares: one transaction per import, provenance, hashing, harmonization.
+
+A format module provides ``FORMAT`` (name), ``detect(path) -> bool`` and ``load(ingest, path, **options)``;
+it streams its rows through an `Ingest`, which
+- hashes each source row (content hash, unique per dataset) so that a re-import adds nothing,
+- converts coordinates to WGS84 plus the hub's equal-area copy and finds the country,
+- converts times to UTC keeping the original offset,
+- matches names to the taxonomy (close misspellings queued for review),
+- inserts in chunks with ON CONFLICT DO NOTHING, inside the caller's single transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import re
+from dataclasses import dataclass, field
+from itertools import repeat
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+from sqlalchemy import Table, select
+from sqlalchemy.engine import Connection
+
+from econet.errors import EconetError
+from econet.hub import models as m
+from econet.hub.taxonomy import TaxonMatcher
+
+CHUNK = 5000
+
+
+# --------------------------------------------------------------------------- time
+
+_OFFSET = re.compile(r"^([+-])(\d{2}):?(\d{2})$")
+
+
+def parse_offset(text: str | None) -> int | None:
+    """'+08:00' / '-0430' / 'Z' / 'UTC' -> minutes; IANA names are resolved per value by `to_utc`."""
+    if text is None or text == "":
+        return None
+    t = str(text).strip()
+    if t.upper() in ("Z", "UTC", "GMT"):
+        return 0
+    mo = _OFFSET.match(t)
+    if not mo:
+        return None
+    sign = -1 if mo.group(1) == "-" else 1
+    return sign * (int(mo.group(2)) * 60 + int(mo.group(3)))
+
+
+def to_utc(value: str, fmt: str | None = None, tz: str | None = None) -> tuple[dt.datetime, int | None]:
+    """Parse a timestamp; return (naive UTC datetime, original offset in minutes or None if unknown).
+
+    ISO 8601 by default (with 'Z' or an offset); `fmt` is a strptime format; `tz` is the zone for times
+    written without an offset (an offset like '+10:00' or an IANA name like 'Asia/Vladivostok'). Times with
+    neither are taken as UTC and their offset recorded as unknown (None).
+    """
+    text = value.strip()
+    if fmt:
+        d = dt.datetime.strptime(text, fmt)
+    else:
+        if len(text) == 10 and text[4] == "-" and text[7] == "-":
+            d = dt.datetime.fromisoformat(text)
+        else:
+            d = dt.datetime.fromisoformat(text.replace(" ", "T", 1) if "T" not in text else text)
+    if d.tzinfo is None and tz:
+        off = parse_offset(tz)
+        if off is not None:
+            d = d.replace(tzinfo=dt.timezone(dt.timedelta(minutes=off)))
+        else:
+            from zoneinfo import ZoneInfo
+            d = d.replace(tzinfo=ZoneInfo(tz))
+    if d.tzinfo is None:
+        return d, None
+    off = d.utcoffset()
+    minutes = int(off.total_seconds() // 60) if off is not None else None
+    return d.astimezone(dt.timezone.utc).replace(tzinfo=None), minutes
+
+
+def format_time(utc: dt.datetime | None, offset_min: int | None) -> str | None:
+    """ISO 8601 in the original offset ('Z' for UTC) - the inverse of `to_utc`."""
+    if utc is None:
+        return None
+    if offset_min is None or offset_min == 0:
+        return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+    tz = dt.timezone(dt.timedelta(minutes=offset_min))
+    return utc.replace(tzinfo=dt.timezone.utc).astimezone(tz).isoformat(timespec="seconds")
+
+
+# --------------------------------------------------------------------------- values
+
+def text(v: Any) -> str | None:
+    if v is None:
+        return None
+    s = str(v).strip()
+    return s if s != "" else None
+
+
+def number(v: Any, *, path=None, row=None, field=None) -> float | None:
+    s = text(v)
+    if s is None or s.lower() in ("na", "nan"):
+        return None
+    try:
+        return float(s.replace(",", ".")) if s.count(",") == 1 and "." not in s else float(s)
+    except ValueError:
+        raise EconetError(f"not a number: {s!r}", path=path, row=row, field=field) from None
+
+
+def integer(v: Any, *, path=None, row=None, field=None) -> int | None:
+    f = number(v, path=path, row=row, field=field)
+    if f is None:
+        return None
+    if f != int(f):
+        raise EconetError(f"not a whole number: {v!r}", path=path, row=row, field=field)
+    return int(f)
+
+
+def boolean(v: Any, *, path=None, row=None, field=None) -> bool | None:
+    s = text(v)
+    if s is None:
+        return None
+    low = s.lower()
+    if low in ("true", "1", "yes", "y", "t"):
+        return True
+    if low in ("false", "0", "no", "n", "f"):
+        return False
+    raise EconetError(f"not true/false: {s!r}", path=path, row=row, field=field)
+
+
+def row_digest(parts: Iterable[Any]) -> bytes:
+    s = "\x1f".join(["\x00" if p is None else p if isinstance(p, str) else str(p) for p in parts])
+    return hashlib.blake2b(s.encode("utf-8"), digest_size=16).digest()
+
+
+# --------------------------------------------------------------------------- the import
+
+@dataclass
+class Counts:
+    read: int = 0
+    added: dict[str, int] = field(default_factory=dict)
+
+
+class Ingest:
+    """One import of one source into one dataset, inside the caller's transaction."""
+
+    def __init__(self, conn: Connection, dataset_id: int, batch_id: int, source: str,
+                 progress: Callable[..., None] | None = None):
+        self.conn, self.dataset_id, self.batch_id, self.source = conn, dataset_id, batch_id, source
+        self.progress = progress or (lambda *a, **k: None)
+        self.taxa = TaxonMatcher(conn, dataset_id, batch_id)
+        self.sqlite = conn.dialect.name == "sqlite"
+        self.counts = Counts()
+        self.notes: list[str] = []
+        self._seen: dict[int, int] = {}
+        self._attempted: dict[str, int] = {}
+
+    # -- hashing: identical content -> identical key; identical rows within one file stay distinct
+    def row_hash(self, kind: str, parts: Sequence[Any]) -> str:
+        d = row_digest([kind, *parts])
+        k = int.from_bytes(d[:8], "little")
+        n = self._seen.get(k, 0)
+        self._seen[k] = n + 1
+        if n:
+            d = row_digest([d.hex(), n])
+        return d.hex()
+
+    # -- places
+    def places(self, lon: Sequence[float | None], lat: Sequence[float | None],
+               country: Sequence[str | None] | None = None, *, rows: Sequence[int] | None = None,
+               path=None) -> dict[str, list]:
+        """Columns lon, lat, x, y, country_code (+ geom on SQLite) for a chunk; checks ranges."""
+        lo = np.array([np.nan if v is None else v for v in lon], dtype=float)
+        la = np.array([np.nan if v is None else v for v in lat], dtype=float)
+        bad = (np.abs(la) > 90) | (np.abs(lo) > 180)
+        if bad.any():
+            i = int(np.argmax(bad))
+            fld = "latitude" if abs(la[i]) > 90 else "longitude"
+            raise EconetError(f"coordinate out of range ({lo[i]}, {la[i]}): expected WGS84 degrees "
+                              "(set `crs` in the mapping for projected coordinates)", path=path or self.source,
+                              row=rows[i] if rows is not None else None, field=fld)
+        from econet.hub.spatial import country_of, to_equal_area
+        x, y = to_equal_area(lo, la)
+        cc = country_of(lo, la)
+        if country is not None:
+            given = np.array([(c or "").upper()[:2] or None for c in country], dtype=object)
+            cc = np.where(given != None, given, cc)  # noqa: E711  - the record's own country wins
+        ok = np.isfinite(lo) & np.isfinite(la)
+        out = {"lon": _nan_none(lo), "lat": _nan_none(la), "x": _nan_none(x), "y": _nan_none(y),
+               "country_code": list(cc)}
+        if self.sqlite:
+            out["geom"] = [m.point_wkb(a, b) if k else None for a, b, k in zip(lo, la, ok)]
+        return out
+
+    # -- inserts
+    def insert(self, table: Table | type, rows: list[dict]) -> None:
+        """Insert a chunk; rows already present (same content hash or key) are skipped."""
+        if not rows:
+            return
+        t = table.__table__ if hasattr(table, "__table__") else table
+        has_ds = "dataset_id" in t.c
+        for r in rows:
+            if has_ds:
+                r.setdefault("dataset_id", self.dataset_id)
+            r.setdefault("batch_id", self.batch_id)
+        if self.sqlite:
+            self._insert_sqlite(t, rows)
+        else:
+            from sqlalchemy.dialects.postgresql import insert as ins
+            for r in rows:
+                r.pop("geom", None)
+            self.conn.execute(ins(t).on_conflict_do_nothing(), rows)
+        self._attempted[t.name] = self._attempted.get(t.name, 0) + len(rows)
+
+    def insert_columns(self, table: type, cols: dict[str, list]) -> None:
+        """Insert a chunk given as columns (same length lists); the fast path of large imports."""
+        t = table.__table__
+        n = len(next(iter(cols.values())))
+        cols = dict(cols)
+        if "dataset_id" in t.c:
+            cols.setdefault("dataset_id", [self.dataset_id] * n)
+        cols.setdefault("batch_id", [self.batch_id] * n)
+        if not self.sqlite:
+            cols.pop("geom", None)
+            keys = list(cols)
+            if self._copy_ok:
+                self._insert_pg_copy(t, keys, list(zip(*cols.values())))
+            else:
+                from sqlalchemy.dialects.postgresql import insert as ins
+                self.conn.execute(ins(t).on_conflict_do_nothing(), [dict(zip(keys, r)) for r in zip(*cols.values())])
+            return
+        names = list(cols)
+        conv = [_SQLITE_CONVERTERS.get(type(t.c[c].type).__name__) for c in names]
+        values = [v if f is None else [None if x is None else f(x) for x in v] for v, f in zip(cols.values(), conv)]
+        self._executemany_sqlite(t, names, list(zip(*values)))
+
+    _copy_ok = True
+
+    def _insert_pg_copy(self, t: Table, keys: list[str], data: list[tuple]) -> None:
+        """PostgreSQL: COPY into a temporary table, then INSERT ... ON CONFLICT DO NOTHING (one transaction)."""
+        import json
+        stage = f"_econet_stage_{t.name}"
+        raw = self.conn.connection.driver_connection
+        with raw.cursor() as cur:
+            if stage not in self.__dict__.setdefault("_stages", set()):
+                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {t.name} INCLUDING DEFAULTS) "
+                            "ON COMMIT DROP")
+                self._stages.add(stage)
+            else:
+                cur.execute(f"TRUNCATE {stage}")
+            jcols = {i for i, k in enumerate(keys) if type(t.c[k].type).__name__ == "JSON"}
+            quoted = ", ".join(f'"{k}"' for k in keys)
+            with cur.copy(f"COPY {stage} ({quoted}) FROM STDIN") as cp:
+                for row in data:
+                    if jcols:
+                        row = tuple(json.dumps(v, ensure_ascii=False) if i in jcols and v is not None else v
+                                    for i, v in enumerate(row))
+                    cp.write_row(row)
+            cur.execute(f"INSERT INTO {t.name} ({quoted}) SELECT {quoted} FROM {stage} ON CONFLICT DO NOTHING")
+
+    def _insert_sqlite(self, t: Table, rows: list[dict]) -> None:
+        """Fast path: plain sqlite3 executemany (INSERT OR IGNORE) in the same transaction, then the R*Tree
+        entries of the new rows in one statement."""
+        cols = list(rows[0].keys())
+        for r in rows[1:]:
+            if len(r) != len(cols):
+                cols = list(dict.fromkeys(k for r2 in rows for k in r2))
+                break
+        conv = [_SQLITE_CONVERTERS.get(type(t.c[c].type).__name__) for c in cols]
+        data = [tuple(v if f is None or v is None else f(v) for v, f in zip((r.get(c) for c in cols), conv))
+                for r in rows]
+        self._executemany_sqlite(t, cols, data)
+
+    def _executemany_sqlite(self, t: Table, cols: list[str], data: list[tuple]) -> None:
+        cur = self.conn.connection.driver_connection.cursor()
+        spatial = t.name in m.SPATIAL_TABLES and "lon" in cols
+        if spatial:
+            before = cur.execute(f"SELECT coalesce(max(id), 0) FROM {t.name}").fetchone()[0]
+        cur.executemany(f"INSERT OR IGNORE INTO {t.name} ({', '.join(_q(c) for c in cols)}) "
+                        f"VALUES ({', '.join('?' * len(cols))})", data)
+        if spatial:
+            cur.execute(f"INSERT INTO {t.name}_rtree SELECT id, lon, lon, lat, lat FROM {t.name} "
+                        f"WHERE id > ? AND lon IS NOT NULL AND lat IS NOT NULL AND batch_id IS NOT NULL", (before,))
+        cur.close()
+
+    def key_map(self, table: type, key_column: str) -> dict[str, int]:
+        """source key -> id for this dataset (after inserting, to resolve references)."""
+        col = getattr(table, key_column)
+        return {k: i for i, k in self.conn.execute(select(table.id, col).where(table.dataset_id == self.dataset_id))}
+
+    def individual_ids(self, keys: Iterable[str | None], taxon_ids: Iterable[int | None] | None = None,
+                       sex: Iterable[str | None] | None = None) -> dict[str, int]:
+        """Create (if new) the individuals named in a chunk; return key -> id for the dataset."""
+        wanted: dict[str, tuple] = {}
+        for k, t, s in zip(keys, taxon_ids or repeat(None), sex or repeat(None)):
+            if k and k not in wanted:
+                wanted[k] = (t, s)
+        if not wanted:
+            return {}
+        known = getattr(self, "_individuals", None)
+        if known is None:
+            known = self._individuals = self.key_map(m.Individual, "individual_key")
+        new = [k for k in wanted if k not in known]
+        if new:
+            self.insert(m.Individual, [{"individual_key": k, "taxon_id": wanted[k][0], "sex": wanted[k][1],
+                                        "row_hash": row_digest(["individual", k]).hex()} for k in new])
+            self._individuals = known = self.key_map(m.Individual, "individual_key")
+        return known
+
+    def tick(self, n: int, description: str | None = None) -> None:
+        self.counts.read += n
+        self.progress(self.counts.read, None, description)
+
+
+_JSON_CACHE: dict = {}
+
+
+def _json(v) -> str:
+    """JSON text of a record's attributes; repeated small dicts (same remarks on every row) are cached."""
+    import json
+    key = None
+    if isinstance(v, dict) and len(v) <= 4:
+        try:
+            key = tuple(v.items())
+            hit = _JSON_CACHE.get(key)
+            if hit is not None:
+                return hit
+        except TypeError:
+            key = None
+    out = json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
+    if key is not None:
+        if len(_JSON_CACHE) > 10000:
+            _JSON_CACHE.clear()
+        _JSON_CACHE[key] = out
+    return out
+
+
+def _dt(v: dt.datetime) -> str:
+    return v.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DATETIME storage format
+
+
+_SQLITE_CONVERTERS = {"JSON": _json, "DateTime": _dt, "Date": lambda v: v.isoformat(), "Boolean": int}
+
+
+def _q(col: str) -> str:
+    return f'"{col}"'
+
+
+def _nan_none(a: np.ndarray) -> list:
+    return [None if not np.isfinite(v) else float(v) for v in a]
+
+
+def chunks(iterable: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:
+    buf: list[Any] = []
+    for item in iterable:
+        buf.append(item)
+        if len(buf) >= size:
+            yield buf
+            buf = []
+    if buf:
+        yield buf
