@@ -104,8 +104,8 @@ def prepare(gdf: gpd.GeoDataFrame, *, id_field: str | None = None, name_field: s
             notes.append(f"{int(marine.sum())} fully marine WDPA record(s) (MARINE = 2) excluded, as in Saura et al. 2017")
             gdf = gdf[~marine]
     if crs is not None and CRS.from_user_input(gdf.crs) != CRS.from_user_input(crs):
-        if not is_geographic(gdf.crs):
-            notes.append(f"{what} layer reprojected from {CRS.from_user_input(gdf.crs).name} to the working CRS")
+        notes.append(f"{what} layer reprojected from {CRS.from_user_input(gdf.crs).name} to the working CRS "
+                     f"{CRS.from_user_input(crs).name}")
         gdf = gdf.to_crs(crs)
     if wdpa and "REP_AREA" in gdf.columns and len(gdf):
         # WDPA point records: a circle of the reported area (km2) around the point (Saura et al. 2017)
@@ -162,6 +162,6 @@ def load_protected_areas(path: str | Path, *, id_field: str | None = None, name_
     target, note = choose_crs(gdf, crs=crs)
     out = prepare(gdf, id_field=id_field, name_field=name_field, country_field=country_field, crs=target,
                   source=path)
-    if note:
-        out.notes.insert(0, note)
+    if note:  # the equal-area note replaces the generic reprojection note
+        out.notes = [note] + [n for n in out.notes if "reprojected from" not in n]
     return out
