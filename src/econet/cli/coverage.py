@@ -128,4 +128,4 @@ def _first(gdf, names):
 
 
 def register(app: typer.Typer) -> None:
-    app.command("coverage")(coverage_cmd)
+    app.command("coverage", short_help="Protected-area coverage per region, by IUCN category and designation; transboundary complexes.")(coverage_cmd)

@@ -55,7 +55,43 @@ def _register_all() -> None:
             register(app)
 
 
+PANELS = {
+    "Start here": ["demo", "serve"],
+    "Connectivity": ["circuit", "omniscape", "corridors", "protconn", "pc", "coverage"],
+    "Observation hub and sharing": ["hub", "orgs", "users", "tokens", "sharing", "registry", "alerts"],
+    "Population and movement": ["scr", "occupancy", "genetics", "crossings", "tracks", "activity"],
+    "Birds, glaciers, services": ["waterbirds", "rings", "glaciers", "services"],
+    "Reports": ["report"],
+}
+
+
+def _command_name(info) -> str:
+    if getattr(info, "name", None):
+        return info.name
+    callback = getattr(info, "callback", None)
+    return callback.__name__.replace("_", "-") if callback else ""
+
+
+def _assign_panels() -> None:
+    """Group commands in --help by what users come for."""
+    panel_of = {name: panel for panel, names in PANELS.items() for name in names}
+    order = {panel: i for i, panel in enumerate(PANELS)}
+    for info in [*app.registered_commands, *app.registered_groups]:
+        panel = panel_of.get(_command_name(info))
+        if panel and not getattr(info, "rich_help_panel", None):
+            info.rich_help_panel = panel
+
+    def key(info):
+        name = _command_name(info)
+        return order.get(panel_of.get(name), len(order)), PANELS.get(panel_of.get(name), []).index(name) \
+            if name in panel_of else 0, name
+
+    app.registered_commands.sort(key=key)
+    app.registered_groups.sort(key=key)
+
+
 _register_all()
+_assign_panels()
 
 
 def main(argv: list[str] | None = None) -> None:

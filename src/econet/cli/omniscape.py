@@ -55,4 +55,4 @@ def omniscape_cmd(
 
 
 def register(app: typer.Typer) -> None:
-    app.command("omniscape")(omniscape_cmd)
+    app.command("omniscape", short_help="Omnidirectional (moving-window) connectivity from an Omniscape .ini, tiled on Dask.")(omniscape_cmd)
