@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import math
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 import pytest
 from shapely.geometry import box

@@ -7,7 +7,6 @@ amExample1 (two columns per locus, -99 missing).
 
 from __future__ import annotations
 
-import numpy as np
 import pandas as pd
 import pytest
 

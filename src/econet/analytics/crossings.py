@@ -408,7 +408,6 @@ def crossings(fixes: pd.DataFrame, zones, field: str, *, border=None, tracks: bo
     - per individual and period: sides seen, "both"/"only X"; per species and period the counts and the
       share of transboundary individuals; crossings per species and season; hours per side and month.
     """
-    import geopandas as gpd
     from pyproj import Transformer
 
     if fixes.empty:

@@ -376,7 +376,6 @@ def survey_coverage(habitat, surveyed=None, *, country_column: str = "country",
 
     Returns per country: habitat_km2, surveyed_km2, area_share_pct, n_polygons, n_surveyed,
     polygon_share_pct (a polygon counts as surveyed when any part of it was)."""
-    import geopandas as gpd
 
     from econet.geo.crs import equal_area_crs
 

@@ -33,7 +33,6 @@ def corridors_cmd(
 
     Example: econet corridors pas.gpkg --resistance resistance.tif --max-distance 100km --out corridors/
     """
-    import numpy as np
     import pyogrio
 
     from econet.atomic import OutputSet

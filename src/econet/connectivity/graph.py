@@ -101,7 +101,6 @@ class EdgeOracle(DistanceOracle):
         self._points = None
 
     def within(self, radius):
-        import shapely
         pairs = self.tree.query(self.geoms, predicate="dwithin", distance=radius)
         i, j = pairs
         keep = i < j

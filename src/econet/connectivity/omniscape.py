@@ -385,7 +385,7 @@ def solve_targets(inputs: Inputs, targets: np.ndarray, params: OmniscapeParams, 
     r_off, c_off = offset
     h_cut, w_cut = inputs.conductance.shape
     nrows, ncols = shape if shape is not None else (h_cut, w_cut)
-    r, b, R, br = params.radius, params.buffer, params.reach, params.block_radius
+    r, R, br = params.radius, params.reach, params.block_radius
     four = params.connect_four_neighbors_only
     cum = np.zeros((h_cut, w_cut))
     fp = np.zeros((h_cut, w_cut)) if params.compute_flow_potential else None

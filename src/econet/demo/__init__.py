@@ -30,6 +30,13 @@ class DemoContext:
     outputs: OutputSet | None = None
     descriptions: dict[Path, str] = field(default_factory=dict)
 
+    def region(self) -> Any:
+        """The demo region (built once by the first step that asks, then shared)."""
+        if "region" not in self.results:
+            from econet.demo.region import build_region
+            self.results["region"] = build_region()
+        return self.results["region"]
+
     def record(self, path: Path) -> Path:
         """Note an output file for the final listing."""
         self.files.append(Path(path))

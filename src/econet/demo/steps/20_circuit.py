@@ -63,11 +63,7 @@ def run(ctx) -> dict:
 
     from econet.demo.region import focal_points
 
-    region = ctx.results.get("region")
-    if region is None:
-        from econet.demo.region import build_region
-        region = build_region()
-        ctx.results["region"] = region
+    region = ctx.region()
     t0 = time.perf_counter()
     # Each PA footprint is a short-circuit region (Circuitscape's polygon file) holding one focal point, so
     # one graph serves every pair: n solves in all, where focal regions would need a new graph per pair.

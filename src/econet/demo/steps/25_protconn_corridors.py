@@ -20,7 +20,6 @@ def country_parts(region):
 
 
 def draw_corridor_map(region, res, path):
-    import numpy as np
 
     from econet.demo import maps
 
@@ -52,14 +51,9 @@ def run(ctx) -> dict:
     from econet.geo.vector import write_gpkg
     from econet.progress import no_progress
 
-    region = ctx.results.get("region")
-    if region is None:
-        from econet.demo.region import build_region
-        region = build_region()
-        ctx.results["region"] = region
+    region = ctx.region()
     out = ctx.output
     parts = country_parts(region)
-    crs = region.resistance.crs
     rows = protconn(region.pas, parts, "iso3", DISTANCES, 0.5, distance_type="edge", transboundary=50_000,
                     area_attribute="intersected", crs_label=str(getattr(region.crs, "name", "")))
     table = pd.DataFrame(rows, columns=COLUMNS)

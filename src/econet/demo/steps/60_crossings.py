@@ -22,10 +22,7 @@ def run(ctx) -> dict:
     from econet.analytics import tracksim
     from econet.cli.crossings import write_outputs
 
-    region = ctx.results.get("region")
-    if region is None:
-        from econet.demo.region import build_region
-        region = build_region()
+    region = ctx.region()
     countries = region.countries.to_crs(4326)
     # range centres a few km either side of the border east of Hunchun (true positions known)
     centres = np.array([[131.05, 43.05], [131.25, 43.35], [131.15, 43.55], [130.95, 42.85],

@@ -19,11 +19,7 @@ def run(ctx) -> dict:
     from econet.geo.raster import write_raster
     from econet.geo.vector import write_gpkg
 
-    region = ctx.results.get("region")
-    if region is None:
-        from econet.demo.region import build_region
-        region = build_region()
-        ctx.results["region"] = region
+    region = ctx.region()
     pas = region.pas.drop(columns=["cells"], errors="ignore")
     classified = cv.classify(pas, designation_field="designation", country_field="iso3", iucn_field="iucn_cat",
                              id_field="focal_id")
