@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: install demo test test-fast bench web clean
+.PHONY: install demo test test-fast bench web web-note clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -12,7 +12,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(if $(shell command -v npm 2>/dev/null),web,web-note)
+
+# The atlas front end (web/): npm ci + esbuild into src/econet/web/static/build/ (git-ignored).
+WEB_BUILD := src/econet/web/static/build/atlas.js
+web: $(WEB_BUILD)
+
+$(WEB_BUILD): web/package.json web/package-lock.json web/build.mjs $(wildcard web/src/*.* web/src/i18n/*.json)
+	cd web && npm ci --no-audit --no-fund && npm run build
+
+web-note:
+	@echo "note: npm not found: the atlas assets are not built (the API works; / shows how to build them). Install Node.js 20+ and run 'make web'."
 
 demo: install
 	$(BIN)/econet demo
