@@ -98,6 +98,7 @@ def main() -> None:
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--pg", default=os.environ.get("ECONET_TEST_PG_URL"))
     ap.add_argument("--no-record", action="store_true")
+    ap.add_argument("--json", help="also write the results to this JSON file")
     args = ap.parse_args()
     from econet.hub.simulate import write_csv
 
@@ -147,6 +148,8 @@ def main() -> None:
                 dispose_all()
                 with admin.connect() as c:
                     c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    if args.json:
+        Path(args.json).write_text(json.dumps({"rows": args.rows, "load": os.getloadavg(), "results": results}))
     if not args.no_record:
         record(args.rows, results)
 

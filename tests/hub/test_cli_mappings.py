@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import select
 
 from econet.hub import models as m
-from econet.hub.db import open_hub
+from econet.hub.db import head_revision, open_hub
 from econet.hub.ingest import import_path
 
 MAPPINGS = Path(__file__).resolve().parents[1] / "data" / "mappings"
@@ -26,7 +26,7 @@ def test_cli_init_import_export_stats(tmp_path, camtrap_example):
     db = f"sqlite:///{tmp_path / 'hub.db'}"
     r = econet("hub", "init", "--db", db, "--format", "json")
     assert r.returncode == 0, r.stderr
-    assert json.loads(r.stdout)["revision"] == "0001"
+    assert json.loads(r.stdout)["revision"] == head_revision()
     r = econet("hub", "import", str(camtrap_example), "--dataset", "mica", "--org", "INBO", "--db", db, "-q",
                "--output", "json")
     assert r.returncode == 0, r.stderr

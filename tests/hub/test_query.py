@@ -93,3 +93,63 @@ def test_points_on_box_edges_are_not_lost(db_url, tmp_path):
         got_poly = [r["occurrence_id"] for r in observation_rows(c, ObservationFilter(polygon=poly))]
         assert got == got_poly == ["in"]
         assert count(c, ObservationFilter(polygon=poly)) == 1
+
+
+def _border_distance(rows, a="CN", b="RU"):
+    x, y = to_equal_area([r.lon for r in rows], [r.lat for r in rows])
+    return shapely.distance(project(border(a, b)), shapely.points(x, y))
+
+
+def test_border_query_uses_stored_distances_and_is_exact(hub):
+    """Within d of a border = equal-area distance to the border line <= d, exactly (no polygon slack); rows
+    whose stored border columns are missing (imported before they existed) are still found."""
+    engine, rows = hub
+    d = _border_distance(rows)
+    ids = np.array([r.id for r in rows])
+    for dist in (2500.0, 10000.0):
+        want = set(ids[d <= dist].tolist())
+        assert 0 < len(want) < N
+        f = ObservationFilter(border=("RU", "CN"), border_distance_m=dist)
+        assert _ids(engine, f) == want
+        with engine.connect() as c:
+            assert count(c, f) == len(want)
+    with engine.begin() as c:  # forget the stored columns of a third of the rows
+        c.execute(m.Observation.__table__.update().where(m.Observation.id % 3 == 0)
+                  .values(border_pair=None, border_distance_m=None))
+    want = set(ids[d <= 10000].tolist())
+    f = ObservationFilter(border=("CN", "RU"), border_distance_m=10000)
+    assert _ids(engine, f) == want
+    with engine.connect() as c:
+        assert count(c, f) == len(want)
+        assert count(c, ObservationFilter(border=("CN", "RU"), border_distance_m=10000, country="RU")) == \
+            len(want & {r.id for r in rows if r.country_code == "RU"})
+
+
+def test_border_query_near_a_tripoint(db_url, tmp_path):
+    """Near the China-North Korea-Russia tripoint a record's nearest border may be another pair's while it is
+    still within d of the China-Russia border: it must be found (tested exactly), and no other one."""
+    from econet.hub.spatial import nearest_border
+    lon, lat = np.meshgrid(np.linspace(130.45, 130.85, 21), np.linspace(42.25, 42.65, 21))
+    lon, lat = lon.ravel(), lat.ravel()
+    lines = ["id,species,time,lon,lat"] + [f"p{i},Sus scrofa,2021-01-01T00:00:00Z,{a:.5f},{b:.5f}"
+                                           for i, (a, b) in enumerate(zip(lon, lat))]
+    (tmp_path / "t.csv").write_text("\n".join(lines) + "\n")
+    (tmp_path / "t.yaml").write_text("columns: {id: occurrence_id, species: scientific_name, time: time, "
+                                     "lon: lon, lat: lat}\n")
+    import_path(db_url, tmp_path / "t.csv", dataset="tri", org="o", mapping=tmp_path / "t.yaml")
+    engine = open_hub(db_url)
+    with engine.connect() as c:
+        rows = c.execute(select(m.Observation.id, m.Observation.lon, m.Observation.lat,
+                                m.Observation.border_pair)).all()
+    d = _border_distance(rows)
+    x, y = to_equal_area([r.lon for r in rows], [r.lat for r in rows])
+    pair, _, second = nearest_border(x, y)
+    assert [r.border_pair for r in rows] == pair.tolist()
+    other = (pair != "CN-RU") & (d <= 10000)
+    assert other.any()  # records whose nearest border is CN-KP or KP-RU but within 10 km of CN-RU
+    assert (second[other] <= d[other] + 1e-6).all()
+    want = {r.id for r, k in zip(rows, d <= 10000) if k}
+    f = ObservationFilter(border=("CN", "RU"), border_distance_m=10000)
+    assert _ids(engine, f) == want
+    with engine.connect() as c:
+        assert count(c, f) == len(want)

@@ -76,9 +76,18 @@ KILLED = textwrap.dedent("""
 """)
 
 
+def _indexes(url) -> set[str]:
+    from sqlalchemy import inspect
+    return {i["name"] for i in inspect(open_hub(url)).get_indexes("observations")}
+
+
 def test_killed_import_leaves_no_partial_batch(db_url, tmp_path):
-    mapping = write_csv(tmp_path / "big.csv", 30000)
+    # 60,000 rows: on SQLite the import drops the secondary indexes to build them at the end (a large import
+    # into an empty table); the kill must leave them in place too
+    mapping = write_csv(tmp_path / "big.csv", 60000)
     open_hub(db_url)  # schema exists before the child starts
+    indexes = _indexes(db_url)
+    assert {"ix_obs_taxon_time", "ix_obs_border"} <= indexes
     dispose_all()
     proc = subprocess.Popen([sys.executable, "-c", KILLED, db_url, str(tmp_path / "big.csv"), str(mapping)],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -97,6 +106,7 @@ def test_killed_import_leaves_no_partial_batch(db_url, tmp_path):
     assert proc.returncode == -signal.SIGKILL
     counts = _counts(db_url)
     assert counts["observations"] == 0 and counts["import_batches"] == 0 and counts["datasets"] == 0
+    assert _indexes(db_url) == indexes
     # the database is usable and the same import then succeeds in full
     small = write_csv(tmp_path / "small.csv", 300)
     r = import_path(db_url, tmp_path / "small.csv", dataset="big", org="WWF", mapping=small)
@@ -126,3 +136,20 @@ def test_import_memory_does_not_grow_with_file_size(tmp_path):
         grown[n] = float(r.stdout.strip().splitlines()[-1])
     # loading the file whole would add ~100 MB for 70,000 more rows; streaming adds a few MB of hashes
     assert grown[80000] - grown[10000] < 40, grown
+
+
+def test_large_import_rebuilds_indexes_and_a_failed_one_keeps_them(db_url, tmp_path):
+    """A large import into a small table builds the secondary indexes at the end (SQLite); a large import that
+    fails leaves the indexes (and everything else) exactly as before."""
+    mapping = write_csv(tmp_path / "big.csv", 60000)
+    open_hub(db_url)
+    indexes = _indexes(db_url)
+    lines = (tmp_path / "big.csv").read_text().splitlines()
+    bad = lines[:-1] + [lines[-1].replace("+10:00", "+10:00x").replace("+08:00", "+08:00x")]
+    (tmp_path / "bad.csv").write_text("\n".join(bad) + "\n")
+    with pytest.raises(EconetError, match="row 60001"):
+        import_path(db_url, tmp_path / "bad.csv", dataset="big", org="WWF", mapping=mapping)
+    assert _indexes(db_url) == indexes and _counts(db_url)["observations"] == 0
+    r = import_path(db_url, tmp_path / "big.csv", dataset="big", org="WWF", mapping=mapping)
+    assert r["added"]["observations"] == 60000
+    assert _indexes(db_url) == indexes

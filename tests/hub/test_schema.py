@@ -45,3 +45,29 @@ def test_spatial_index_present(db_url):
         else:
             idx = {r[0] for r in conn.execute(text("SELECT indexname FROM pg_indexes WHERE indexdef LIKE '%gist%'"))}
             assert {f"ix_{t}_geom" for t in m.SPATIAL_TABLES} <= idx
+
+
+def test_border_columns_are_filled_for_rows_already_in_the_hub(db_url, tmp_path):
+    """Migration 0003 computes the nearest border of observations imported before it, as an import does."""
+    from alembic import command
+    from sqlalchemy import select
+    from econet.hub.db import _alembic_config
+    from econet.hub.ingest import import_path
+    from econet.hub.simulate import write_csv
+    mapping = write_csv(tmp_path / "s.csv", 300, n_stations=50)
+    import_path(db_url, tmp_path / "s.csv", dataset="s", org="o", mapping=mapping)
+    engine = open_hub(db_url)
+    O = m.Observation
+    with engine.connect() as c:
+        before = c.execute(select(O.id, O.border_pair, O.border_distance_m).order_by(O.id)).all()
+    assert {r.border_pair for r in before} >= {"CN-RU"}
+    with engine.begin() as conn:
+        command.downgrade(_alembic_config(conn), "0002")
+    with engine.begin() as conn:
+        assert "border_pair" not in {c["name"] for c in inspect(conn).get_columns("observations")}
+        command.upgrade(_alembic_config(conn), "head")
+    with engine.connect() as c:
+        after = c.execute(select(O.id, O.border_pair, O.border_distance_m).order_by(O.id)).all()
+    assert [(r.id, r.border_pair) for r in after] == [(r.id, r.border_pair) for r in before]
+    assert all(a.border_distance_m == b.border_distance_m or abs(a.border_distance_m - b.border_distance_m) < 1e-6
+               for a, b in zip(after, before))

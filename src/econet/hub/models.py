@@ -13,6 +13,7 @@ from typing import Any, Optional
 
 from sqlalchemy import (JSON, BigInteger, Boolean, Date, DateTime, FetchedValue, Float, ForeignKey, Index,
                         Integer, LargeBinary, String, Text, UniqueConstraint)
+from sqlalchemy import text
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -331,10 +332,21 @@ class Observation(_Record, _Place, Base):
     life_stage: Mapped[Optional[str]] = mapped_column(String(30))
     behaviour: Mapped[Optional[str]] = mapped_column(Text)
     locality: Mapped[Optional[str]] = mapped_column(Text)
+    # set at import (hub.spatial.nearest_border): border queries become an index range
+    border_pair: Mapped[Optional[str]] = mapped_column(
+        String(5), doc="nearest land border within 50 km ('CN-RU'); '' none or no place; NULL not computed")
+    border_distance_m: Mapped[Optional[float]] = mapped_column(Float, doc="equal-area distance to it, m")
+    border_distance2_m: Mapped[Optional[float]] = mapped_column(Float, doc="to the second-nearest border, m")
     __table_args__ = (UniqueConstraint("dataset_id", "row_hash"),
                       Index("ix_obs_taxon_time", "taxon_id", "time_utc"),
                       Index("ix_obs_country_taxon_time", "country_code", "taxon_id", "time_utc"),
-                      Index("ix_obs_individual", "individual_id"))
+                      Index("ix_obs_individual", "individual_id"),
+                      Index("ix_obs_border", "border_distance_m", "border_pair"),
+                      Index("ix_obs_border_second", "border_distance2_m", "border_pair", "lon", "lat",
+                            sqlite_where=text("border_distance2_m IS NOT NULL"),
+                            postgresql_where=text("border_distance2_m IS NOT NULL")),
+                      Index("ix_obs_border_unknown", "id", sqlite_where=text("border_pair IS NULL"),
+                            postgresql_where=text("border_pair IS NULL")))
 
 
 class GeneticSample(_Record, _Place, Base):
@@ -462,6 +474,80 @@ class AuditEntry(Base):
     action: Mapped[str] = mapped_column(String(50))
     target: Mapped[Optional[str]] = mapped_column(Text)
     details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+
+
+# --------------------------------------------------------------------------- accounts and grants (issue 4)
+
+class User(Base):
+    """A person who signs in: argon2 password hash (never the password), hub-wide admin flag."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    email: Mapped[Optional[str]] = mapped_column(String(200))
+    password_hash: Mapped[Optional[str]] = mapped_column(String(200))
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Membership(Base):
+    """A user's role in an organization: viewer | contributor | data_manager | admin."""
+
+    __tablename__ = "memberships"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default="viewer")
+    __table_args__ = (UniqueConstraint("user_id", "organization_id"),)
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored; revocable, with an expiry."""
+
+    __tablename__ = "api_tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[Optional[str]] = mapped_column(String(200))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    prefix: Mapped[str] = mapped_column(String(16), doc="first characters, to tell tokens apart in lists")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    expires_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    last_used_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+class AccessGrant(Base):
+    """An owner's grant of exact access to a partner organization, for a dataset or a taxon (or both)."""
+
+    __tablename__ = "access_grants"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    grantee_organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    dataset_id: Mapped[Optional[int]] = mapped_column(ForeignKey("datasets.id"))
+    taxon_id: Mapped[Optional[int]] = mapped_column(ForeignKey("taxa.id"))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    created_by: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+
+
+class Job(Base):
+    """An API job (import, analysis run): who started it, under which view, its progress and result."""
+
+    __tablename__ = "jobs"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20), doc="import | analysis")
+    user_id: Mapped[Optional[int]] = mapped_column(ForeignKey("users.id"), index=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued", doc="queued | running | done | failed")
+    done: Mapped[int] = mapped_column(Integer, default=0)
+    total: Mapped[Optional[int]] = mapped_column(Integer)
+    params: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    view: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON, doc="the sharing view the job ran under")
+    result: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    finished_at: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
 
 
 class HubSetting(Base):

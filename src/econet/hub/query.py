@@ -160,6 +160,65 @@ class _Spatial:
             return literal_column("0") == 1
         return O.id.in_(select(literal_column("id")).select_from(text(f"({self.sure_sql}) AS sure")))
 
+    def contains(self, lon, lat) -> np.ndarray:
+        """The exact test of candidates that are not sure."""
+        import shapely
+        shapely.prepare(self.exact)
+        return shapely.intersects_xy(self.exact, np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+
+    def count_sure(self, conn: Connection, w: list) -> int:
+        if len(w) == 1 and self.sure_sql:  # only the area: count the index entries
+            return conn.execute(text(f"SELECT count(*) FROM ({self.sure_sql})")).scalar_one()
+        return conn.execute(select(func.count()).select_from(O).where(and_(*w, self.sure()))).scalar_one()
+
+
+@dataclass
+class _BorderZone:
+    """Within `distance` m of the a-b border, from the border columns the import stores (both back ends).
+
+    Sure: the nearest border is a-b and lies within the distance. Candidates: rows whose nearest border is
+    another one while their second-nearest lies within the distance (near a tripoint: that one may be a-b)
+    and rows imported before the columns were filled (NULL); they are tested exactly (equal-area distance
+    to the border line)."""
+
+    pair: str
+    distance: float
+    line: Any  # the border in the equal-area CRS
+
+    def maybe(self):
+        return or_(and_(O.border_distance_m <= self.distance, O.border_pair == self.pair),
+                   O.border_distance2_m <= self.distance, O.border_pair.is_(None))
+
+    def sure(self):
+        return and_(O.border_distance_m <= self.distance, O.border_pair == self.pair)
+
+    def others(self):
+        return [and_(O.border_distance2_m <= self.distance, O.border_pair != self.pair), O.border_pair.is_(None)]
+
+    def contains(self, lon, lat) -> np.ndarray:
+        import shapely
+        from econet.hub.spatial import to_equal_area
+        x, y = to_equal_area(lon, lat)
+        shapely.prepare(self.line)
+        return shapely.dwithin(self.line, shapely.points(x, y), self.distance) & np.isfinite(x) & np.isfinite(y)
+
+    @property
+    def exact(self):  # the area as a polygon, for callers that test points themselves
+        from econet.hub.spatial import border_buffer
+        return border_buffer(*self.pair.split("-"), self.distance)
+
+    def count_sure(self, conn: Connection, w: list) -> int:
+        return conn.execute(select(func.count()).select_from(O).where(and_(*w, self.sure()))).scalar_one()
+
+
+def _border_zone(f: ObservationFilter) -> _BorderZone | None:
+    """The border filter as a _BorderZone when the stored columns answer it (distance within their range)."""
+    from econet.hub.spatial import BORDER_ZONE_M, border_line_ea, pair_code
+    if not f.border or f.polygon is not None or not 0 <= float(f.border_distance_m) <= BORDER_ZONE_M:
+        return None
+    pair = pair_code(*f.border)
+    return _BorderZone(pair, float(f.border_distance_m), border_line_ea(*pair.split("-")))
+
 
 @lru_cache(maxsize=32)
 def _border_spatial(a: str, b: str, d: float) -> _Spatial:
@@ -178,6 +237,10 @@ def _sqlite_spatial(poly) -> _Spatial:
 def select_ids(conn: Connection, f: ObservationFilter):
     """(WHERE clauses, spatial part still to test exactly or None) for the filter."""
     w = _where(conn, f)
+    zone = _border_zone(f)
+    if zone is not None:
+        w.append(zone.maybe())
+        return w, zone
     poly = _polygon(f)
     spatial = None
     if poly is not None:
@@ -195,10 +258,7 @@ def select_ids(conn: Connection, f: ObservationFilter):
 
 def observation_rows(conn: Connection, f: ObservationFilter, chunk: int = 5000) -> Iterator[dict]:
     """The selected observations as flat rows (COLUMNS), streamed in id order."""
-    import shapely
-    from econet.hub.ingest.base import format_time
     w, spatial = select_ids(conn, f)
-    exact = spatial.exact if spatial is not None else None
     T, D = m.Taxon, m.Dataset
     sure_col = (spatial.sure() if spatial is not None else literal_column("1") == 1).label("sure")
     q = (select(sure_col, O.id, O.occurrence_key, D.name.label("dataset"), O.record_type, O.observation_type,
@@ -206,49 +266,82 @@ def observation_rows(conn: Connection, f: ObservationFilter, chunk: int = 5000) 
                 O.time_offset_min, O.lon, O.lat, O.x, O.y, O.coordinate_uncertainty_m, O.country_code,
                 O.individual_key, O.sex, O.life_stage, O.behaviour, O.locality, O.batch_id, O.source_row)
          .join(D, D.id == O.dataset_id).join(T, T.id == O.taxon_id, isouter=True)
-         .where(and_(*w)).order_by(O.id))
-    if exact is not None:
-        shapely.prepare(exact)
+         .where(*w).order_by(O.id))
+    full = f.limit is None and conn.dialect.name == "postgresql"
+    if full:  # a cursor is planned for its first 10% by default: an id-ordered scan filtering every row
+        conn.exec_driver_sql("SET cursor_tuple_fraction = 1.0")
+    try:
+        yield from _rows(conn, q, spatial, f.limit, chunk)
+    finally:
+        if full:
+            conn.exec_driver_sql("RESET cursor_tuple_fraction")
+
+
+def _rows(conn: Connection, q, spatial, limit: int | None, chunk: int) -> Iterator[dict]:
+    """Rows of the query in `observation_rows` as dicts; candidates not sure to be inside tested exactly."""
+    from econet.hub.ingest.base import format_time
+    if limit is not None:  # a page: fetch little more than it
+        chunk = max(min(chunk, limit + limit // 4), 1)
     n = 0
     result = conn.execute(q.execution_options(stream_results=True, yield_per=chunk))
     for part in result.partitions(chunk):
-        if exact is not None:
-            test = [i for i, r in enumerate(part) if not r.sure]
+        if spatial is not None:
+            test = [i for i, r in enumerate(part) if not r[0]]
             if test:
-                lon = np.array([part[i].lon for i in test], dtype=float)
-                lat = np.array([part[i].lat for i in test], dtype=float)
-                drop = {test[j] for j in np.flatnonzero(~shapely.intersects_xy(exact, lon, lat))}
+                lon = np.array([np.nan if part[i][12] is None else part[i][12] for i in test], dtype=float)
+                lat = np.array([np.nan if part[i][13] is None else part[i][13] for i in test], dtype=float)
+                drop = {test[j] for j in np.flatnonzero(~spatial.contains(lon, lat))}
                 part = [r for i, r in enumerate(part) if i not in drop]
+        if limit is not None and n + len(part) > limit:
+            part = part[:limit - n]
         for r in part:
-            if f.limit is not None and n >= f.limit:
-                result.close()
-                return
-            n += 1
-            yield {"hub_id": r.id, "occurrence_id": r.occurrence_key, "dataset": r.dataset,
-                   "record_type": r.record_type, "observation_type": r.observation_type,
-                   "scientific_name": r.scientific_name, "accepted_name": r.accepted_name,
-                   "iucn_category": r.iucn_category, "count": r.count,
-                   "time_utc": format_time(r.time_utc, 0) if r.time_utc else None,
-                   "time_local": format_time(r.time_utc, r.time_offset_min) if r.time_utc else None,
-                   "lon": r.lon, "lat": r.lat, "x_laea": r.x, "y_laea": r.y,
-                   "coordinate_uncertainty_m": r.coordinate_uncertainty_m, "country_code": r.country_code,
-                   "individual": r.individual_key, "sex": r.sex, "life_stage": r.life_stage,
-                   "behaviour": r.behaviour, "locality": r.locality, "batch": r.batch_id, "source_row": r.source_row}
+            t = r[10]
+            if t is None:
+                tu = tl = None
+            elif t.year >= 1000 and t.year < 9999:  # fast path, same text as format_time
+                tu = t.isoformat(timespec="seconds") + "Z"
+                off = r[11]
+                if not off:
+                    tl = tu
+                else:
+                    shift, suffix = _offsets.get(off) or _offset(off)
+                    tl = (t + shift).isoformat(timespec="seconds") + suffix
+            else:
+                tu, tl = format_time(t, 0), format_time(t, r[11])
+            yield dict(zip(COLUMNS, (*r[1:10], tu, tl, *r[12:])))
+        n += len(part)
+        if limit is not None and n >= limit:
+            result.close()
+            return
+
+
+_offsets: dict[int, tuple[dt.timedelta, str]] = {}
+
+
+def _offset(minutes: int) -> tuple[dt.timedelta, str]:
+    """(shift, '+HH:MM') of a UTC offset in minutes, remembered."""
+    a = abs(minutes)
+    _offsets[minutes] = out = (dt.timedelta(minutes=minutes), f"{'-' if minutes < 0 else '+'}{a // 60:02d}:{a % 60:02d}")
+    return out
 
 
 def count(conn: Connection, f: ObservationFilter) -> int:
     """Number of observations the filter selects (exact, same as len(list(observation_rows)))."""
-    import shapely
     w, spatial = select_ids(conn, f)
-    if spatial is not None and len(w) == 1 and spatial.sure_sql:  # only the area: count the index entries
-        n = conn.execute(text(f"SELECT count(*) FROM ({spatial.sure_sql})")).scalar_one()
+    if spatial is None:
+        n = conn.execute(select(func.count()).select_from(O).where(*w)).scalar_one()
+        return min(n, f.limit) if f.limit is not None else n
+    if isinstance(spatial, _BorderZone):  # sure rows are counted in the index; test the few others
+        base = w[:-1]  # without the zone's own condition (select_ids appends it last)
+        n = spatial.count_sure(conn, base)
+        rest = [and_(*base, c) for c in spatial.others()]
     else:
-        n = conn.execute(select(func.count()).select_from(O).where(
-            and_(*w, spatial.sure()) if spatial is not None else and_(*w))).scalar_one()
-    if spatial is not None:
-        shapely.prepare(spatial.exact)
-        q = select(O.lon, O.lat).where(and_(*w, ~spatial.sure()))
+        n = spatial.count_sure(conn, w)
+        rest = [and_(*w, ~spatial.sure())]
+    for cond in rest:
+        q = select(O.lon, O.lat).where(cond)
         for part in conn.execute(q.execution_options(stream_results=True, yield_per=50000)).partitions(50000):
-            xy = np.array(part, dtype=float).reshape(-1, 2)
-            n += int(np.count_nonzero(shapely.intersects_xy(spatial.exact, xy[:, 0], xy[:, 1])))
+            xy = np.array([(np.nan if a is None else a, np.nan if b is None else b) for a, b in part],
+                          dtype=float).reshape(-1, 2)
+            n += int(np.count_nonzero(spatial.contains(xy[:, 0], xy[:, 1])))
     return min(n, f.limit) if f.limit is not None else n

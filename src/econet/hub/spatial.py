@@ -177,3 +177,100 @@ def cover_boxes(polygon, max_boxes: int = 2048, min_size: float = 1e-3) -> list[
             break
         edge = nxt
     return [(b, True) for b in inside] + [(b, False) for b in edge]
+
+
+#: Each observation stores, at import, its nearest land border within this distance (pair of ISO codes), the
+#: equal-area distance to it and to the second-nearest, so "within d of the A-B border" (d up to this) is an
+#: index range.
+BORDER_ZONE_M = 50_000.0
+
+
+def pair_code(a: str, b: str) -> str:
+    """The key of the border between two countries: ISO alpha-2 codes sorted, 'CN-RU'."""
+    a, b = sorted((a.upper()[:2], b.upper()[:2]))
+    return f"{a}-{b}"
+
+
+@lru_cache(maxsize=1)
+def _ea_country_bounds():
+    """(iso2 codes, equal-area bounds) of the shipped countries with a code."""
+    import shapely
+    g = countries()
+    keep = np.array([isinstance(c, str) and len(c) == 2 and c.isalpha() for c in g["iso2"]])
+    codes = g["iso2"].to_numpy(object)[keep]
+    bounds = shapely.bounds(np.array([project(geom) for geom in g.geometry.values[keep]], dtype=object))
+    return codes, bounds
+
+
+_BORDER_TREES: dict[str, object] = {}
+
+
+def _border_tree(a: str, b: str):
+    """(segment STRtree, segment bounds) of the a-b border in the equal-area CRS, or None if they share none."""
+    key = pair_code(a, b)
+    if key not in _BORDER_TREES:
+        import shapely
+        try:
+            line = project(border(*key.split("-")))
+        except EconetError:
+            _BORDER_TREES[key] = None
+            return None
+        segs = []
+        for part in shapely.get_parts(shapely.line_merge(line) if line.geom_type != "LineString" else line):
+            for ring in shapely.get_parts(part):
+                xy = shapely.get_coordinates(ring)
+                if len(xy) >= 2:
+                    segs.append(shapely.linestrings(np.stack([xy[:-1], xy[1:]], axis=1)))
+        segs = np.concatenate(segs) if segs else np.array([], dtype=object)
+        _BORDER_TREES[key] = (shapely.STRtree(segs), shapely.total_bounds(segs)) if len(segs) else None
+    return _BORDER_TREES[key]
+
+
+@lru_cache(maxsize=64)
+def border_line_ea(a: str, b: str):
+    """The a-b border in the equal-area CRS (metres)."""
+    return project(border(*pair_code(a, b).split("-")))
+
+
+def nearest_border(x, y, max_m: float = BORDER_ZONE_M) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Nearest land border of equal-area points x/y (NaN: no place) within `max_m`: its pair code ('' when
+    none), the distance to it and the distance to the second-nearest border (m, NaN when none). Borders are
+    those of the shipped country layer. Only a point whose second distance is <= d can lie within d of a
+    border that is not its nearest one (near a tripoint)."""
+    import shapely
+    x = np.asarray(x, dtype=float)
+    y = np.asarray(y, dtype=float)
+    pair = np.full(x.shape, "", dtype=object)
+    dist = np.full(x.shape, np.nan)
+    dist2 = np.full(x.shape, np.nan)
+    ok = np.flatnonzero(np.isfinite(x) & np.isfinite(y))
+    if not ok.size:
+        return pair, dist, dist2
+    x0, x1, y0, y1 = x[ok].min() - max_m, x[ok].max() + max_m, y[ok].min() - max_m, y[ok].max() + max_m
+    codes, bounds = _ea_country_bounds()
+    near = np.flatnonzero((bounds[:, 0] <= x1) & (bounds[:, 2] >= x0) & (bounds[:, 1] <= y1) & (bounds[:, 3] >= y0))
+    pts = None
+    for i, j in ((i, j) for k, i in enumerate(near) for j in near[k + 1:]):
+        bi, bj = bounds[i], bounds[j]
+        if bi[0] > bj[2] + 1 or bj[0] > bi[2] + 1 or bi[1] > bj[3] + 1 or bj[1] > bi[3] + 1:
+            continue  # the two countries cannot touch
+        tree = _border_tree(codes[i], codes[j])
+        if tree is None:
+            continue
+        tb = tree[1]
+        sel = ok[(x[ok] >= tb[0] - max_m) & (x[ok] <= tb[2] + max_m) & (y[ok] >= tb[1] - max_m) & (y[ok] <= tb[3] + max_m)]
+        if not sel.size:
+            continue
+        if pts is None:
+            pts = np.full(x.shape, None, dtype=object)
+        todo = sel[pts[sel] == None]  # noqa: E711
+        if todo.size:
+            pts[todo] = shapely.points(x[todo], y[todo])
+        (src, _), d = tree[0].query_nearest(pts[sel], max_distance=max_m, return_distance=True, all_matches=False)
+        idx = sel[src]
+        better = ~(dist[idx] <= d)  # NaN (none yet) or farther: the old nearest becomes the second
+        second = np.where(better, dist[idx], d)
+        dist2[idx] = np.fmin(dist2[idx], second)
+        dist[idx[better]] = d[better]
+        pair[idx[better]] = pair_code(codes[i], codes[j])
+    return pair, dist, dist2

@@ -128,7 +128,6 @@ def export(conn, dataset_id: int, out: str | Path, *, filters: ObservationFilter
     O, T, D, E = m.Observation, m.Taxon, m.Deployment, m.SamplingEvent
     f = filters or ObservationFilter()
     where, spatial = select_ids(conn, f)
-    exact = spatial.exact if spatial is not None else None
     level = _camera_level(conn, dataset_id)
     vern = dict(conn.execute(select(m.VernacularName.taxon_id, m.VernacularName.name)
                              .where(m.VernacularName.language == "en")).all())
@@ -158,7 +157,7 @@ def export(conn, dataset_id: int, out: str | Path, *, filters: ObservationFilter
                     if o.record_type == "camera":
                         if o.observation_type != "animal" or attrs.get("observationLevel", "event") != level:
                             continue
-                    if exact is not None and not shapely.intersects_xy(exact, o.lon, o.lat):
+                    if spatial is not None and not spatial.contains([o.lon], [o.lat])[0]:
                         continue
                     rec = _record(o, r, attrs, ds, org, vern, generalized)
                     w.writerow([_clean(rec.get(t)) for t in TERMS])

@@ -122,6 +122,7 @@ def import_path(db: Any, path: str | Path, *, dataset: str, org: str, fmt: str |
                 mapping={"file": str(mapping)} if mapping else None).returning(m.ImportBatch.id)).scalar_one()
             ing = Ingest(conn, ds_id, batch_id, str(path), progress)
             meta = module.load(ing, path, **options) or {}
+            ing.finish()
             meta.update(dataset_meta or {})
             reviews = ing.taxa.flush()
             added = {t.__tablename__: conn.execute(select(func.count()).select_from(t)

@@ -164,13 +164,61 @@ class Ingest:
             d = row_digest([d.hex(), n])
         return d.hex()
 
+    def row_hashes(self, kind: str, rows: Sequence[Sequence[str]]) -> list[str]:
+        """`row_hash` of a chunk of rows of strings (CSV values): the same keys, without per-value checks."""
+        blake, seen, sep = hashlib.blake2b, self._seen, "\x1f"
+        prefix = kind + sep
+        out = []
+        for values in rows:
+            d = blake((prefix + sep.join(values)).encode("utf-8"), digest_size=16).digest()
+            k = int.from_bytes(d[:8], "little")
+            n = seen.get(k, 0)
+            seen[k] = n + 1
+            if n:
+                d = row_digest([d.hex(), n])
+            out.append(d.hex())
+        return out
+
+    # -- bulk loads
+    def defer_indexes(self, table: type, expected_rows: int) -> bool:
+        """SQLite: drop the table's secondary (non-unique) indexes when this import will at least double the
+        table, so `finish` builds them once by sorting instead of updating them row by row. Inside the
+        import's transaction: a failed or killed import rolls the drop back, and readers never see it."""
+        if not self.sqlite or expected_rows < 50000:
+            return False
+        t = table.__table__
+        cur = self.conn.connection.driver_connection.cursor()
+        try:
+            existing = cur.execute(f"SELECT coalesce(max(id), 0) FROM {t.name}").fetchone()[0]
+            if expected_rows < existing:
+                return False
+            rows = cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                               "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'", (t.name,)).fetchall()
+            for name, _sql in rows:
+                cur.execute(f'DROP INDEX "{name}"')
+        finally:
+            cur.close()
+        self.__dict__.setdefault("_deferred", []).extend(sql for _name, sql in rows)
+        return bool(rows)
+
+    def finish(self) -> None:
+        """End of the source: build the indexes `defer_indexes` dropped (same transaction)."""
+        deferred = self.__dict__.pop("_deferred", [])
+        if deferred:
+            cur = self.conn.connection.driver_connection.cursor()
+            try:
+                for sql in deferred:
+                    cur.execute(sql)
+            finally:
+                cur.close()
+
     # -- places
     def places(self, lon: Sequence[float | None], lat: Sequence[float | None],
                country: Sequence[str | None] | None = None, *, rows: Sequence[int] | None = None,
                path=None) -> dict[str, list]:
         """Columns lon, lat, x, y, country_code (+ geom on SQLite) for a chunk; checks ranges."""
-        lo = np.array([np.nan if v is None else v for v in lon], dtype=float)
-        la = np.array([np.nan if v is None else v for v in lat], dtype=float)
+        lo = np.array(lon, dtype=float)  # None -> NaN
+        la = np.array(lat, dtype=float)
         bad = (np.abs(la) > 90) | (np.abs(lo) > 180)
         if bad.any():
             i = int(np.argmax(bad))
@@ -178,9 +226,9 @@ class Ingest:
             raise EconetError(f"coordinate out of range ({lo[i]}, {la[i]}): expected WGS84 degrees "
                               "(set `crs` in the mapping for projected coordinates)", path=path or self.source,
                               row=rows[i] if rows is not None else None, field=fld)
-        from econet.hub.spatial import country_of, to_equal_area
+        from econet.hub.spatial import to_equal_area
         x, y = to_equal_area(lo, la)
-        cc = country_of(lo, la)
+        cc = self._countries(lo, la)
         if country is not None:
             given = np.array([(c or "").upper()[:2] or None for c in country], dtype=object)
             cc = np.where(given != None, given, cc)  # noqa: E711  - the record's own country wins
@@ -191,6 +239,46 @@ class Ingest:
             out["geom"] = [m.point_wkb(a, b) if k else None for a, b, k in zip(lo, la, ok)]
         return out
 
+    def _per_place(self, name: str, a: np.ndarray, b: np.ndarray, compute: Callable) -> list:
+        """compute(a, b) -> tuple of per-point values, evaluated once per distinct place (camera stations and
+        sites repeat) and remembered for the whole import; returns one value tuple per point."""
+        known = self.__dict__.setdefault(name, {})
+        z = a + 1j * b
+        uniq, inverse = np.unique(z, return_inverse=True)
+        keys = uniq.tolist()
+        miss = [i for i, k in enumerate(keys) if k not in known]
+        if miss:
+            if len(known) > 1_000_000:
+                known.clear()
+            idx = np.array(miss)
+            for k, v in zip((keys[i] for i in miss), zip(*compute(uniq.real[idx], uniq.imag[idx]))):
+                known[k] = v
+        vals = [known[k] for k in keys]
+        return [vals[i] for i in inverse.ravel().tolist()]
+
+    def _countries(self, lo: np.ndarray, la: np.ndarray) -> np.ndarray:
+        """`spatial.country_of` per distinct place."""
+        from econet.hub.spatial import country_of
+        vals = self._per_place("_country_cache", lo, la, lambda a, b: (country_of(a, b),))
+        return np.array([v[0] for v in vals], dtype=object)
+
+    def _borders(self, x: Sequence[float | None], y: Sequence[float | None]) -> tuple[list, list, list]:
+        """(border_pair, border_distance_m, border_distance2_m) of observations at equal-area x/y, computed
+        per distinct place."""
+        from econet.hub.spatial import nearest_border
+
+        def compute(a, b):
+            pair, dist, dist2 = nearest_border(a, b)
+            return (pair.tolist(), [None if d != d else d for d in dist.tolist()],
+                    [None if d != d else d for d in dist2.tolist()])
+        vals = self._per_place("_border_cache", np.array(x, dtype=float), np.array(y, dtype=float), compute)
+        return [v[0] for v in vals], [v[1] for v in vals], [v[2] for v in vals]
+
+    def _add_borders(self, t: Table, cols: dict[str, list], n: int) -> None:
+        if t.name == "observations" and "border_pair" not in cols:
+            cols["border_pair"], cols["border_distance_m"], cols["border_distance2_m"] = self._borders(
+                cols.get("x") or [None] * n, cols.get("y") or [None] * n)
+
     # -- inserts
     def insert(self, table: Table | type, rows: list[dict]) -> None:
         """Insert a chunk; rows already present (same content hash or key) are skipped."""
@@ -198,6 +286,11 @@ class Ingest:
             return
         t = table.__table__ if hasattr(table, "__table__") else table
         has_ds = "dataset_id" in t.c
+        if t.name == "observations":
+            pairs, dists, dists2 = self._borders([r.get("x") for r in rows], [r.get("y") for r in rows])
+            for r, p, d, d2 in zip(rows, pairs, dists, dists2):
+                if "border_pair" not in r:
+                    r["border_pair"], r["border_distance_m"], r["border_distance2_m"] = p, d, d2
         for r in rows:
             if has_ds:
                 r.setdefault("dataset_id", self.dataset_id)
@@ -219,6 +312,7 @@ class Ingest:
         if "dataset_id" in t.c:
             cols.setdefault("dataset_id", [self.dataset_id] * n)
         cols.setdefault("batch_id", [self.batch_id] * n)
+        self._add_borders(t, cols, n)
         if not self.sqlite:
             cols.pop("geom", None)
             keys = list(cols)
@@ -228,9 +322,12 @@ class Ingest:
                 from sqlalchemy.dialects.postgresql import insert as ins
                 self.conn.execute(ins(t).on_conflict_do_nothing(), [dict(zip(keys, r)) for r in zip(*cols.values())])
             return
+        # columns empty in the whole chunk are left to their NULL default: less to bind per row
+        cols = {k: v for k, v in cols.items() if k in ("dataset_id", "batch_id") or any(x is not None for x in v)}
         names = list(cols)
         conv = [_SQLITE_CONVERTERS.get(type(t.c[c].type).__name__) for c in names]
-        values = [v if f is None else [None if x is None else f(x) for x in v] for v, f in zip(cols.values(), conv)]
+        values = [v if f is None or isinstance(v, SqliteText) else [None if x is None else f(x) for x in v]
+                  for v, f in zip(cols.values(), conv)]
         self._executemany_sqlite(t, names, list(zip(*values)))
 
     _copy_ok = True
@@ -311,6 +408,10 @@ class Ingest:
         self.progress(self.counts.read, None, description)
 
 
+class SqliteText(list):
+    """A column already converted to SQLite's storage text (e.g. timestamps converted per chunk)."""
+
+
 _JSON_CACHE: dict = {}
 
 
@@ -334,7 +435,9 @@ def _json(v) -> str:
     return out
 
 
-def _dt(v: dt.datetime) -> str:
+def _dt(v: dt.datetime | str) -> str:
+    if isinstance(v, str):  # already in storage format (vectorised chunk conversion)
+        return v
     return v.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DATETIME storage format
 
 
@@ -346,7 +449,13 @@ def _q(col: str) -> str:
 
 
 def _nan_none(a: np.ndarray) -> list:
-    return [None if not np.isfinite(v) else float(v) for v in a]
+    a = np.asarray(a, dtype=float)
+    out = a.tolist()
+    bad = ~np.isfinite(a)
+    if bad.any():
+        for i in np.flatnonzero(bad).tolist():
+            out[i] = None
+    return out
 
 
 def chunks(iterable: Iterable[Any], size: int = CHUNK) -> Iterable[list[Any]]:

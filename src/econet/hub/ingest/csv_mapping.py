@@ -33,7 +33,7 @@ import numpy as np
 
 from econet.errors import EconetError
 from econet.hub import models as m
-from econet.hub.ingest.base import Ingest, chunks, integer, number, parse_offset as parse_offset_text, \
+from econet.hub.ingest.base import Ingest, SqliteText, chunks, integer, number, parse_offset as parse_offset_text, \
     row_digest, text, to_utc
 
 FORMAT = "csv"
@@ -176,7 +176,7 @@ def _raw_rows(path: Path, spec: dict):
         try:
             for values in reader:
                 line = reader.line_num
-                if not any(values):
+                if not (values and values[0]) and not any(values):
                     continue
                 if len(values) != width:
                     raise EconetError(f"{len(values)} values for {width} columns", path=path, row=line)
@@ -312,6 +312,9 @@ class _Chunk:
         return [{h: r[i] for i, h in un if r[i] != ""} or None for r in self.rows]
 
     def text(self, fld) -> list:
+        i = self.index.get(fld)
+        if i is not None and self.defaults.get(fld) is None:  # the common case: a mapped column, no default
+            return [r[i].strip() or None for r in self.rows]
         return [(v.strip() or None) if v is not None else None for v in self.raw(fld)]
 
     def _fail(self, fld, i, what):
@@ -347,8 +350,10 @@ class _Chunk:
                 self._fail(fld, i, "not a whole number")
         return [None if v is None else int(v) for v in vals]
 
-    def time(self, fld):
-        """(UTC datetimes, offsets in minutes) for a time column, honouring date_format and timezone."""
+    def time(self, fld, as_text: bool = False):
+        """(UTC datetimes, offsets in minutes) for a time column, honouring date_format and timezone.
+
+        `as_text`: the UTC times as SQLite storage text ('YYYY-MM-DD HH:MM:SS.ffffff'), converted per chunk."""
         import pandas as pd
         vals = self.text(fld)
         if all(v is None for v in vals):
@@ -385,6 +390,9 @@ class _Chunk:
                 mins = ((local[idx] - conv_utc).dt.total_seconds() // 60)
                 j = iter(mins.tolist())
                 offs = [(None if (x := next(j)) != x else int(x)) if n else o for n, o in zip(naive, offs)]
+        if as_text:
+            txt = np.datetime_as_string(utc.to_numpy("datetime64[us]"), unit="us").tolist()
+            return SqliteText([None if v == "NaT" else v.replace("T", " ", 1) for v in txt]), offs
         out = [None if v is pd.NaT or v != v else v.to_pydatetime() for v in utc.tolist()]
         return out, offs
 
@@ -394,7 +402,11 @@ def _observations(ing: Ingest, path: Path, spec: dict, conv: _Conv) -> None:
     tcol = "time" if "time" in set(spec["columns"].values()) | set(spec.get("defaults") or {}) else "date"
     rows = _raw_rows(path, spec)
     header = next(rows)
-    for part in chunks(rows):
+    size = path.stat().st_size
+    for k, part in enumerate(chunks(rows)):
+        if k == 0 and ing.sqlite:  # a large file: build the secondary indexes once at the end
+            per_row = max(sum(len(v) for v in part[-1][1]) + len(part[-1][1]), 1)
+            ing.defer_indexes(m.Observation, size // per_row)
         ch = _Chunk(part, header, spec, conv, path)
         lon, lat = conv.coords_columns(ch)
         pl = ing.places(lon, lat, ch.text("country_code"), rows=ch.lines, path=path)
@@ -406,8 +418,8 @@ def _observations(ing: Ingest, path: Path, spec: dict, conv: _Conv) -> None:
         ev_keys = ch.text("event_id")
         if any(ev_keys) and events is None:
             events = ing.key_map(m.SamplingEvent, "event_key")
-        t, off = ch.time(tcol)
-        te, _ = ch.time("time_end")
+        t, off = ch.time(tcol, as_text=ing.sqlite)
+        te, _ = ch.time("time_end", as_text=ing.sqlite)
         basis = [v or "HumanObservation" for v in ch.text("basis_of_record")]
         otype = [v or "animal" for v in ch.text("observation_type")]
         cols = {"record_type": ["occurrence"] * ch.n, "occurrence_key": ch.text("occurrence_id"),
@@ -417,7 +429,7 @@ def _observations(ing: Ingest, path: Path, spec: dict, conv: _Conv) -> None:
                 "behaviour": ch.text("behaviour"), "locality": ch.text("locality"), "basis_of_record": basis,
                 "observation_type": otype, "event_id": [(events or {}).get(k) for k in ev_keys],
                 "coordinate_uncertainty_m": ch.num("coordinate_uncertainty"), "source_row": ch.lines,
-                "row_hash": [ing.row_hash("observation", values) for values in ch.rows],
+                "row_hash": ing.row_hashes("observation", ch.rows),
                 "attributes": ch.extras(), **pl}
         ing.insert_columns(m.Observation, cols)
         ing.tick(len(part), "observations")
