@@ -31,8 +31,11 @@ def create_app(db_url: str | None = None, demo_dir: Path | None = None) -> FastA
     app.state.db_url = db_url
     app.state.db = db_url  # the name the hub's routers (econet.api.hub_routes) read
     app.state.catalog = LayerCatalog(demo_dir)
-    app.include_router(health.router)
-    app.include_router(layers.router)
+    from econet.api import hub_routes
+    from econet.api.auth import rule  # every route declares its access rule (tests/api/test_permissions.py)
+    app.include_router(health.router, dependencies=[rule("public")])  # no hub records: demo layers only
+    app.include_router(layers.router, dependencies=[rule("public")])
+    hub_routes.include(app)
 
     @app.exception_handler(EconetError)
     async def _bad_input(request: Request, exc: EconetError) -> JSONResponse:
@@ -48,7 +51,7 @@ def create_app(db_url: str | None = None, demo_dir: Path | None = None) -> FastA
         log.exception("unexpected error on %s", request.url.path)
         return JSONResponse({"detail": "internal server error"}, status_code=500)
 
-    @app.get("/", response_class=HTMLResponse, include_in_schema=False)
+    @app.get("/", response_class=HTMLResponse, include_in_schema=False, dependencies=[rule("public")])
     def atlas() -> HTMLResponse:
         html, built = index_html()
         return HTMLResponse(html, status_code=200 if built else 503)

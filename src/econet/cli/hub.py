@@ -80,6 +80,10 @@ def export(out: Annotated[Path, typer.Argument(help="Output: folder (camtrap-dp)
            individual: Annotated[Optional[str], typer.Option("--individual", help="Individual id.")] = None,
            border: Annotated[Optional[str], typer.Option("--border", help="Two countries, e.g. CN-RU.")] = None,
            distance: Annotated[float, typer.Option("--distance", help="Metres from --border.")] = 10000.0,
+           as_user: Annotated[Optional[str], typer.Option("--as-user", help="Export what this user may see "
+                                                          "(sharing rules applied; formats csv, geojson, dwca).")] = None,
+           token: Annotated[Optional[str], typer.Option("--token", envvar="ECONET_TOKEN", help="Export what this "
+                                                        "token's user may see.")] = None,
            db: Db = None, quiet: Quiet = False, debug: Debug = False) -> None:
     """Export a dataset as Darwin Core Archive or Camtrap DP, or any query as CSV or GeoPackage."""
     apply(quiet, debug)
@@ -104,6 +108,21 @@ def export(out: Annotated[Path, typer.Argument(help="Output: folder (camtrap-dp)
         if len(parts) != 2:
             raise EconetError("--border must name two countries, e.g. CN-RU", field="border")
         f.border = (parts[0], parts[1])
+    if as_user or token:
+        from econet.hub.db import open_hub
+        from econet.hub.sharing import View, export_view
+        engine = open_hub(db)
+        with engine.begin() as conn:
+            view = View.for_token(conn, token) if token else View.for_user(conn, as_user)
+            if dataset:
+                f.dataset = dataset
+            with progress(f"exporting {format} as {view.username}") as bar:
+                result = export_view(conn, view, format, out, f, progress=bar)
+        result["view"] = f"{view.kind} {view.username}"
+        result["datasets"] = [d["dataset"] for d in result["datasets"]]
+        emit({k: (", ".join(v) if isinstance(v, list) else v) for k, v in result.items()}, OutputFormat.table,
+             title="export")
+        return
     with progress(f"exporting {format}") as bar:
         result = export_dataset(db, format, out, dataset=dataset, filters=f, progress=bar)
     emit({k: (", ".join(v) if isinstance(v, list) else v) for k, v in result.items()}, OutputFormat.table,
