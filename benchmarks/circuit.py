@@ -1,5 +1,5 @@
 """Benchmark: pairwise circuit connectivity with a cumulative current map, econet (superposition: one
-AMG-CG solve per focal point) against the naive method (one AMG-CG solve per pair, hierarchy reused).
+AMG-CG solve per focal point but the last) against the naive method (one AMG-CG solve per pair, hierarchy reused).
 
 Random-resistance grids (uniform 1..100, 8 neighbours, average resistance), 10 random focal points.
 Each size and method runs in its own subprocess so peak RSS (getrusage ru_maxrss) is measured fairly.

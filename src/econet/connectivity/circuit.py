@@ -1,10 +1,10 @@
 """Circuit-theory connectivity (Circuitscape semantics) on numpy arrays: pairwise, one-to-all,
 all-to-one and advanced (sources/grounds) modes on rasters, and the same on networks.
 
-Pairwise uses superposition: in each connected component, one solve per distinct focal node,
-L x_a = e_a - 1/n; the voltages of pair (a, b) are x_b - x_a, its effective resistance
-R_ab = x_a[a] - x_a[b] - x_b[a] + x_b[b]. Current maps come from those voltages, so n focal nodes cost
-n solves with or without maps (Circuitscape solves once per pair).
+Pairwise uses superposition: in each connected component with focal nodes f_1..f_k, one solve per
+focal node but the last, L x_a = e_a - e_k (x_k = 0); the voltages of pair (a, b) are x_b - x_a, its
+effective resistance R_ab = x_a[a] - x_a[b] - x_b[a] + x_b[b]. Current maps come from those voltages, so
+k focal nodes cost k - 1 solves with or without maps (Circuitscape solves once per pair).
 """
 
 from __future__ import annotations
@@ -93,6 +93,15 @@ class GraphPairwise:
     cumulative_edges: np.ndarray | None = None   # summed |current| per graph edge
 
 
+def _components(graph: Graph, L: sp.csr_matrix) -> np.ndarray:
+    """Component labels from the Laplacian's pattern when every edge conducts (strong components of a
+    symmetric pattern are its connected components; 8x faster than graph.components())."""
+    if graph.n == 0 or graph.w.size == 0 or not (graph.w > 0).all():
+        return graph.components()
+    from scipy.sparse.csgraph import connected_components
+    return connected_components(L, directed=True, connection="strong")[1]
+
+
 def _split_components(labels: np.ndarray):
     order = np.argsort(labels, kind="stable")
     bounds = np.flatnonzero(np.diff(labels[order])) + 1
@@ -106,7 +115,8 @@ def solve_pairs(graph: Graph, point_nodes: np.ndarray, *, exclude: np.ndarray | 
                 on_pair: Callable[[PairSolution], None] | None = None, pair_maps: bool = False,
                 solver: str = "auto", tol: float = 1e-8, progress=None) -> GraphPairwise:
     """Effective resistance between every pair of points (node index per point, -1 = no node) and the
-    cumulative / maximum node-current over pairs, by superposition (one solve per distinct node).
+    cumulative / maximum node-current over pairs, by superposition (one solve per distinct node but one
+    per component).
 
     exclude: optional (n, n) boolean matrix of point pairs not to solve (left at -1).
     on_pair: called for each solved pair; with pair_maps it receives the pair's voltages and currents.
@@ -116,7 +126,8 @@ def solve_pairs(graph: Graph, point_nodes: np.ndarray, *, exclude: np.ndarray | 
     npts = pn.size
     R = -np.ones((npts, npts))
     np.fill_diagonal(R, 0.0)
-    labels = graph.components()
+    L = graph.laplacian()
+    labels = _components(graph, L)
     cum_edge = np.zeros(graph.u.size) if cumulative else None
     cum_src = np.zeros(graph.n) if cumulative else None
     maxc = np.full(graph.n, -np.inf) if maximum else None
@@ -137,23 +148,28 @@ def solve_pairs(graph: Graph, point_nodes: np.ndarray, *, exclude: np.ndarray | 
                 comps.append(c)
     if not comps:
         return GraphPairwise(R, _finish_cum(graph, cum_edge, cum_src), _finish_max(maxc), 0)
-    order, starts, ends = _split_components(labels)
-    comp_start = {labels[order[s]]: (s, e) for s, e in zip(starts, ends)}
-    L = graph.laplacian()
-    edge_comp = labels[graph.u] if graph.u.size else np.zeros(0, dtype=np.int64)
+    single = labels.size and not labels.any()      # one component: no index arrays needed
+    if single:
+        order, comp_start = None, {labels[0]: (0, graph.n)}
+    else:
+        order, starts, ends = _split_components(labels)
+        comp_start = {labels[order[s]]: (s, e) for s, e in zip(starts, ends)}
+    edge_comp = None
     total_pairs = _count_pairs(pn, valid, labels, exclude)
     done = 0
     progress(0, total_pairs, "solving pairs")
     for c in comps:
         s, e = comp_start[c]
-        nodes = np.sort(order[s:e])
         pts = [p for p in range(npts) if valid[p] and labels[pn[p]] == c]
         csub = list(dict.fromkeys(pn[p] for p in pts))          # distinct nodes in point order
         if len(csub) < 2:
             continue
-        whole = nodes.size == graph.n
+        whole = e - s == graph.n
+        nodes = np.arange(graph.n) if whole else np.sort(order[s:e])
         Lc = L if whole else L[nodes][:, nodes]
         local = (lambda g: g) if whole else (lambda g: np.searchsorted(nodes, g))
+        if not whole and edge_comp is None:
+            edge_comp = labels[graph.u]
         emask = None if whole else (edge_comp == c)
         eu = graph.u if whole else local(graph.u[emask])
         ev = graph.v if whole else local(graph.v[emask])
@@ -161,13 +177,17 @@ def solve_pairs(graph: Graph, point_nodes: np.ndarray, *, exclude: np.ndarray | 
         loc = np.array([local(np.array([g]))[0] for g in csub])
         cs = ComponentSolver(Lc, singular=True, solver=solver, tol=tol)
         nc = nodes.size
-        X = np.empty((nc, len(csub)), order="F")      # columns contiguous: pairs read whole columns
-        step = max(1, int(BLOCK_ELEMENTS // nc))
-        for k0 in range(0, len(csub), step):   # one solve per distinct focal node, in blocks
-            cols = np.arange(k0, min(k0 + step, len(csub)))
-            rhs = np.full((nc, cols.size), -1.0 / nc)
-            rhs[loc[cols], np.arange(cols.size)] += 1.0
-            X[:, cols] = cs.solve(rhs)
+        # column a: voltages for 1 A in at focal node a and out at the last one (its column stays 0),
+        # so pair (a, b) has voltages X[:, b] - X[:, a]: k focal nodes cost k - 1 solves
+        X = np.zeros((nc, len(csub)))      # rows contiguous: edge currents gather whole rows
+        nsol = len(csub) - 1
+        step = cs.block_size(nsol) if cs.method == "cg+amg" else max(1, int(BLOCK_ELEMENTS // nc))
+        for k0 in range(0, nsol, step):   # one solve per distinct focal node but the last, in blocks
+            cols = np.arange(k0, min(k0 + step, nsol))
+            rhs = np.zeros((nc, cols.size))
+            rhs[loc[cols], np.arange(cols.size)] = 1.0
+            rhs[loc[-1], :] = -1.0
+            X[:, cols] = cs.solve(rhs, overwrite_b=True)
             del rhs
         n_solves += cs.n_solves
         pts_of = {node: [p for p in pts if pn[p] == node] for node in csub}

@@ -66,7 +66,7 @@ def run(ctx) -> dict:
     region = ctx.region()
     t0 = time.perf_counter()
     # Each PA footprint is a short-circuit region (Circuitscape's polygon file) holding one focal point, so
-    # one graph serves every pair: n solves in all, where focal regions would need a new graph per pair.
+    # one graph serves every pair: n - 1 solves in all, where focal regions would need a new graph per pair.
     # A direct factorization pays off for this grid size and number of right-hand sides.
     res = pairwise(region.resistance.data, focal_points(region), polygons=region.focal, is_resistance=True,
                    four_neighbors=False, avg_resistances=True, cumulative_map=True, solver=SOLVER,
