@@ -111,7 +111,7 @@ def suite_copy(tmp_path_factory) -> Path:
     return dst
 
 
-def run_case(root: Path, ini: str):
+def run_case(root: Path, ini: str, solver: str | None = None):
     """Run one .ini through the CLI entry point with the working folder at the suite root (as upstream)."""
     out = root / "output"
     shutil.rmtree(out, ignore_errors=True)
@@ -122,7 +122,7 @@ def run_case(root: Path, ini: str):
     os.chdir(root)
     try:
         try:
-            econet_main(["circuit", "run", "--quiet", ini])
+            econet_main(["circuit", "run", "--quiet", ini, *(["--solver", solver] if solver else [])])
         except SystemExit as exc:
             assert exc.code in (0, None), f"econet circuit run {ini} exited with {exc.code}"
     finally:
@@ -141,9 +141,21 @@ def produced_for(stem: Path, expected: Path) -> Path:
     return p
 
 
+def _cholmod_available() -> bool:
+    try:
+        import sksparse.cholmod  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+@pytest.mark.parametrize("solver", [None, pytest.param("cholmod", marks=pytest.mark.skipif(
+    not _cholmod_available(), reason="scikit-sparse (CHOLMOD) not installed: pip install 'econet[cholmod]' "
+                                     "after apt-get install libsuitesparse-dev"))], ids=["default", "cholmod"])
 @pytest.mark.parametrize("ini", CASES)
-def test_case(suite_copy, ini):
-    cfg, stem, expected = run_case(suite_copy, ini)
+def test_case(suite_copy, ini, solver):
+    """Every case with the solver its .ini names and again with CHOLMOD, as Circuitscape.jl's runtests do."""
+    cfg, stem, expected = run_case(suite_copy, ini, solver)
     assert expected, f"no expected outputs for {stem.name}"
     checked, problems = 0, []
     for e in expected:
