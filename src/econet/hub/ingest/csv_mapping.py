@@ -121,39 +121,20 @@ def _reader(path: Path, spec: dict):
 
 
 def _rows(path: Path, spec: dict):
-    """(line, raw dict by field, extras) per data row."""
-    fh, reader = _reader(path, spec)
-    with fh:
-        try:
-            header = next(reader)
-        except StopIteration:
-            raise EconetError("empty file", path=path) from None
-        except UnicodeDecodeError:
-            raise EconetError("cannot decode the header (set `encoding:` in the mapping)", path=path, row=1) from None
-        missing = [c for c in spec["columns"] if c not in header]
-        if missing:
-            raise EconetError(f"column(s) named in the mapping are not in the file: {', '.join(map(str, missing))}",
-                              path=path, row=1, field=str(missing[0]))
-        idx = [(i, spec["columns"].get(h)) for i, h in enumerate(header)]
-        defaults = spec.get("defaults") or {}
-        line = 1
-        try:
-            for values in reader:
-                line = reader.line_num
-                if not any(v.strip() for v in values):
-                    continue
-                if len(values) != len(header):
-                    raise EconetError(f"{len(values)} values for {len(header)} columns", path=path, row=line)
-                rec = dict(defaults)
-                extra = {}
-                for (i, fld), v in zip(idx, values):
-                    if fld:
-                        rec[fld] = v
-                    elif v != "":
-                        extra[header[i]] = v
-                yield line, rec, extra, values
-        except UnicodeDecodeError:
-            raise EconetError("cannot decode text (set `encoding:` in the mapping)", path=path, row=line + 1) from None
+    """(line, raw dict by field, extras, values) per data row."""
+    rows = _raw_rows(path, spec)
+    header = next(rows)
+    idx = [(i, spec["columns"].get(h)) for i, h in enumerate(header)]
+    defaults = spec.get("defaults") or {}
+    for line, values in rows:
+        rec = dict(defaults)
+        extra = {}
+        for (i, fld), v in zip(idx, values):
+            if fld:
+                rec[fld] = v
+            elif v != "":
+                extra[header[i]] = v
+        yield line, rec, extra, values
 
 
 def _raw_rows(path: Path, spec: dict):
@@ -176,7 +157,7 @@ def _raw_rows(path: Path, spec: dict):
         try:
             for values in reader:
                 line = reader.line_num
-                if not (values and values[0]) and not any(values):
+                if not (values and values[0].strip()) and not any(v.strip() for v in values):
                     continue
                 if len(values) != width:
                     raise EconetError(f"{len(values)} values for {width} columns", path=path, row=line)
