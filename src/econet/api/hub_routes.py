@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
-MODULES = ("users", "organizations", "datasets", "observations", "individuals", "sites", "imports", "exports",
-           "analyses", "audit")
+#: routers the full app adds itself (no hub records: demo layers and health)
+NOT_HUB = {"health", "layers"}
+
+
+def modules() -> list[str]:
+    """Every router module of econet.api.routers (a new resource needs no registration here)."""
+    from econet.api import routers
+    return sorted(m.name for m in pkgutil.iter_modules(routers.__path__)
+                  if not m.name.startswith("_") and m.name not in NOT_HUB)
 
 
 def include(app) -> None:
-    for name in MODULES:
+    for name in modules():
         app.include_router(importlib.import_module(f"econet.api.routers.{name}").router)
 
 

@@ -556,5 +556,11 @@ class HubSetting(Base):
     value: Mapped[Optional[str]] = mapped_column(Text)
 
 
+# --------------------------------------------------------------------------- tracking (issue 7)
+
+
+# --------------------------------------------------------------------------- registry and alerts (issue 9)
+
+
 #: Record tables that carry lon/lat and are spatially indexed.
 SPATIAL_TABLES = ("observations", "sites", "deployments", "sampling_events", "genetic_samples", "ring_encounters")

@@ -1,1 +1,1 @@
-"""One router per API resource (health, layers and tiles for now)."""
+"""One router per API resource; every module here with a `router` is added to the app (hub_routes.include)."""
