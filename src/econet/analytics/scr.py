@@ -40,6 +40,7 @@ class Traps:
     usage: np.ndarray | None = None
     detector: str = "multi"
     poly: np.ndarray | None = None      # polygon id of each vertex (area-search detectors)
+    covariates: dict | None = None      # name -> one value per detector (scr_models: g0 ~ cov)
 
     def __post_init__(self) -> None:
         self.ids = np.asarray(self.ids).astype(str)
@@ -114,9 +115,14 @@ class Mask:
 
     xy: np.ndarray
     spacing: float
+    covariates: dict | None = None      # name -> one value per mask point (scr_models: D ~ cov)
 
     def __post_init__(self) -> None:
         self.xy = np.asarray(self.xy, dtype=float).reshape(-1, 2)
+        if self.covariates:
+            for k, v in self.covariates.items():
+                if len(np.asarray(v)) != len(self.xy):
+                    raise EconetError(f"mask covariate {k!r} needs one value per mask point", field=k)
         if len(self.xy) == 0:
             raise EconetError("the habitat mask has no points")
         if not (self.spacing > 0):
@@ -774,12 +780,14 @@ def pdot(fitted: SCRFit, session: int = 0) -> np.ndarray:
     return p
 
 
-def region_n(fitted: SCRFit, region=None, session: int = 0, spacing: float | None = None) -> dict:
+def region_n(fitted: SCRFit, region=None, session: int = 0, spacing: float | None = None,
+             inside: np.ndarray | None = None) -> dict:
     """Expected (E.N) and realised (R.N) number of activity centres in a region, as secr region.N.
 
     ``region`` is a shapely geometry in the mask's coordinates (e.g. one country), or None for the
     fitted mask. As in secr the region is discretised on its own grid (``spacing``, default the
-    mask's), so it may extend beyond the fitted mask: E.N = D x region area. R.N adds to the
+    mask's), so it may extend beyond the fitted mask: E.N = D x region area. ``inside`` (boolean per
+    mask point) instead takes a part of the fitted mask itself. R.N adds to the
     expected undetected animals in the region the detected animals weighted by the probability
     that their centre lies in it.
     """
@@ -788,7 +796,12 @@ def region_n(fitted: SCRFit, region=None, session: int = 0, spacing: float | Non
     logpr, p = _session_terms(s, fitted.detectfn, a0, sigma)
     post = np.exp(logpr - _logsumexp_rows(logpr)[:, None])
     D = fitted.D
-    if region is None:
+    if inside is not None:  # a part of the fitted mask (e.g. its cells in one country)
+        inside = np.asarray(inside, bool)
+        area = s.mask.cell_area_ha * float(inside.sum())
+        detected_in = float(post[:, inside].sum())
+        undetected = D.estimate * s.mask.cell_area_ha * float((1 - p[inside]).sum())
+    elif region is None:
         area = s.mask.area_ha
         detected_in = float(post.sum())
         undetected = D.estimate * s.mask.cell_area_ha * float((1 - p).sum())

@@ -134,13 +134,14 @@ def _read_traps_csv(path: Path, detector: str) -> dict[str | None, Traps]:
     cs = _col(fields, "session")
     cp = _col(fields, "polyID", "transectID")
     ucols = [f for f in fields if f.lower().startswith("usage")]
+    ccols = [f for f in fields if f.lower().startswith("cov_")]
     groups: "OrderedDict[str | None, list]" = OrderedDict()
     for row, r in rows:
         key = r[cs] if cs else None
         u = [_float(r[c], path, row, c) for c in ucols] if ucols else None
         groups.setdefault(key, []).append((r[cid], _float(r[cx], path, row, cx),
                                            _float(r[cy], path, row, cy), u,
-                                           r[cp] if cp else None))
+                                           r[cp] if cp else None, [r[c] for c in ccols]))
     if not groups:
         raise EconetError("no detectors in trap file", path=path)
     out = {}
@@ -148,7 +149,9 @@ def _read_traps_csv(path: Path, detector: str) -> dict[str | None, Traps]:
         U = np.array([it[3] for it in items], dtype=float) if ucols else None
         out[key] = Traps(np.array([it[0] for it in items]),
                          np.array([(it[1], it[2]) for it in items]), U, detector,
-                         poly=np.array([it[4] for it in items]) if cp else None)
+                         poly=np.array([it[4] for it in items]) if cp else None,
+                         covariates={c[4:]: _covariate([it[5][j] for it in items])
+                                     for j, c in enumerate(ccols)} or None)
     return out
 
 
@@ -305,8 +308,15 @@ def read_mask(path: str | Path, spacing: float | None = None) -> Mask:
         cx, cy = _col(fields, "x"), _col(fields, "y")
         if not (cx and cy):
             raise EconetError("mask CSV needs columns x and y", path=path)
+        covs = {c: [] for c in fields if c not in (cx, cy) and c}
         for row, r in rows:
             pts.append((_float(r[cx], path, row, cx), _float(r[cy], path, row, cy)))
+            for c in covs:
+                covs[c].append(r[c])
+        if covs and pts:  # other columns are mask covariates (secr's covariates(mask)); cov_ prefix dropped
+            m = mask_from_points(np.array(pts), spacing)
+            m.covariates = {(c[4:] if c.startswith("cov_") else c): _covariate(v) for c, v in covs.items()}
+            return m
     else:
         for row, line in _lines(path):
             t = line.split()
@@ -318,6 +328,14 @@ def read_mask(path: str | Path, spacing: float | None = None) -> Mask:
     if not pts:
         raise EconetError("no points in mask file", path=path)
     return mask_from_points(np.array(pts), spacing)
+
+
+def _covariate(values: list[str]) -> np.ndarray:
+    """A covariate column: numbers where every value is one (NA as NaN), else text (a factor)."""
+    try:
+        return np.array([np.nan if v in ("", "NA") else float(v) for v in values])
+    except ValueError:
+        return np.array(values, dtype=object)
 
 
 def read_polygon(path: str | Path):

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from econet.cli._hubopts import AsUser, Country, Dataset, End, HubDb, Start, Taxon
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
 
 activity_app = typer.Typer(help="Camera-trap relative abundance index and activity patterns / overlap.",
@@ -18,8 +19,8 @@ TIME = ("eventStart", "timestamp", "DateTimeOriginal", "datetime", "time")
 START = ("deploymentStart", "start", "Setup_date", "setup")
 END = ("deploymentEnd", "end", "Retrieval_date", "retrieval")
 
-Detections = Annotated[Path, typer.Argument(help="Detections CSV (Camtrap DP observations.csv or any table with "
-                                            "site, species and time columns).")]
+Detections = Annotated[Optional[Path], typer.Argument(help="Detections CSV (Camtrap DP observations.csv or any table "
+                                                   "with site, species and time columns); omit with --db.")]
 
 
 def _detections(path: Path, site, species, time):
@@ -39,9 +40,16 @@ def _detections(path: Path, site, species, time):
 
 @activity_app.command("rai")
 def rai_cmd(
-    detections: Detections,
-    deployments: Annotated[Path, typer.Option("--deployments", help="Deployments CSV (site, start, end), e.g. "
-                                              "Camtrap DP deployments.csv.")],
+    detections: Detections = None,
+    deployments: Annotated[Optional[Path], typer.Option("--deployments", help="Deployments CSV (site, start, end), "
+                                                        "e.g. Camtrap DP deployments.csv.")] = None,
+    db: HubDb = None,
+    as_user: AsUser = None,
+    taxon: Taxon = None,
+    dataset: Dataset = None,
+    start: Start = None,
+    end: End = None,
+    country: Country = None,
     min_delta: Annotated[str, typer.Option("--min-delta", help="Records of a species at a site closer than this "
                                            "to the previous one are not independent.")] = "30min",
     site_field: Annotated[Optional[str], typer.Option("--site-field")] = None,
@@ -60,6 +68,24 @@ def rai_cmd(
     from econet.atomic import atomic_path
     from econet.cli.console import emit
     from econet.cli.crossings import pick, read_table
+    from econet.errors import EconetError
+    if db is not None:
+        from econet.cli._hubopts import hub_run, say_input
+        from econet.hub import population
+        rep = hub_run(db, as_user, population.run_rai, taxon=taxon, dataset=dataset, start=start, end=end,
+                      country=country, min_delta=min_delta)
+        res = pd.DataFrame(rep["per_site"])
+        if out:
+            with atomic_path(out) as tmp:
+                res.to_csv(tmp, index=False)
+        if fmt == OutputFormat.json:
+            emit(rep, fmt)
+            return
+        say_input(rep)
+        emit(res.to_dict(orient="records"), fmt, title="detections per 100 trap-days (hub)")
+        return
+    if detections is None or deployments is None:
+        raise EconetError("give DETECTIONS and --deployments (or --db URL to run on the hub)", field="deployments")
     det = _detections(detections, site_field, species_field, time_field)
     dep = pd.DataFrame(read_table(deployments))
     s = pick(dep.columns, SITE, site_field, "site", deployments)
@@ -75,9 +101,9 @@ def rai_cmd(
 
 @activity_app.command("overlap")
 def overlap_cmd(
-    detections: Detections,
     species_a: Annotated[str, typer.Option("--a", help="First species (e.g. the predator).")],
     species_b: Annotated[str, typer.Option("--b", help="Second species (e.g. the prey).")],
+    detections: Detections = None,
     tz: Annotated[Optional[str], typer.Option("--tz", help="Time zone of the clock times, e.g. Asia/Harbin "
                                               "(default: the times as given, UTC if they carry an offset).")] = None,
     bootstrap: Annotated[int, typer.Option("--bootstrap", help="Bootstrap replicates for intervals (0 = none).")] = 0,
@@ -86,15 +112,34 @@ def overlap_cmd(
     species_field: Annotated[Optional[str], typer.Option("--species-field")] = None,
     time_field: Annotated[Optional[str], typer.Option("--time-field")] = None,
     site_field: Annotated[Optional[str], typer.Option("--site-field")] = None,
+    db: HubDb = None,
+    as_user: AsUser = None,
+    dataset: Dataset = None,
+    start: Start = None,
+    end: End = None,
+    country: Country = None,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Daily activity overlap (Dhat1, Dhat4, Dhat5 as the R package overlap) between two species."""
+    """Daily activity overlap (Dhat1, Dhat4, Dhat5 as the R package overlap) between two species (of a file, or
+    of the hub's records the --as user may see, at their recorded local clock times unless --tz)."""
     apply(quiet, debug)
     from econet.analytics import activity as ac
     from econet.atomic import atomic_path
     from econet.cli.console import emit
+    from econet.errors import EconetError
+    if db is not None:
+        from econet.cli._hubopts import hub_run, say_input
+        from econet.hub import population
+        res = hub_run(db, as_user, population.run_activity, dataset=dataset, start=start, end=end, country=country,
+                      species_a=species_a, species_b=species_b, tz=tz)
+        if fmt != OutputFormat.json:
+            say_input(res)
+        emit(res, fmt)
+        return
+    if detections is None:
+        raise EconetError("give DETECTIONS (or --db URL to run on the hub)", field="detections")
     det = _detections(detections, site_field, species_field, time_field)
     res = ac.activity_overlap(det, species_a, species_b, tz=tz)
     if bootstrap > 0:

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from econet.cli._hubopts import AsUser, Dataset, End, HubDb, Start, Taxon
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
 
 INDIVIDUAL = ("individual", "individualID", "individual_id", "individual-local-identifier", "animal", "animal_id",
@@ -222,12 +223,35 @@ MaxGap = Annotated[str, typer.Option("--max-gap", help="Crossings between fixes 
 Mcp = Annotated[float, typer.Option("--mcp-percent", help="MCP percentage per individual (0 = none).")]
 
 
+def _hub_crossings(db, as_user, taxon, dataset, start, end, out: Path, fmt) -> None:
+    """Crossings from the hub under the caller's view: summary, individuals and events as CSV in `out`."""
+    import pandas as pd
+
+    from econet.atomic import OutputSet
+    from econet.cli._hubopts import hub_run, say_input
+    from econet.cli.console import emit
+    from econet.hub import population
+    rep = hub_run(db, as_user, population.run_crossings, taxon=taxon, dataset=dataset, start=start, end=end)
+    with OutputSet(out) as outputs:
+        for name in ("summary", "individuals", "events"):
+            pd.DataFrame(rep[name]).to_csv(outputs.path(f"{name}.csv"), index=False)
+    if fmt == OutputFormat.json:
+        emit(rep, fmt)
+        return
+    say_input(rep)
+    emit(rep["summary"], fmt, title="individuals per country, in both, only in one (hub)")
+
+
 def register(app: typer.Typer) -> None:
     @app.command("crossings")
     def crossings_cmd(
-        detections: Annotated[Path, typer.Argument(help="Detections of identified individuals: CSV (individual, "
-                                                   "time, lon, lat[, species]) or a point GeoPackage.")],
-        zones: Zones,
+        detections: Annotated[Optional[Path], typer.Argument(help="Detections of identified individuals: CSV "
+                                                             "(individual, time, lon, lat[, species]) or a point "
+                                                             "GeoPackage; omit with --db.")] = None,
+        zones: Annotated[Optional[Path], typer.Option("--zones", help="Country/zone polygons (GeoPackage, GeoJSON, "
+                                                      "Shapefile), or border lines naming the country on each side "
+                                                      "(--left-field, --right-field; Natural Earth's adm0_a3_l/"
+                                                      "adm0_a3_r by default).")] = None,
         zone_field: ZoneField = None,
         border: Border = None,
         out: Out = Path("crossings-out"),
@@ -245,13 +269,27 @@ def register(app: typer.Typer) -> None:
         species: Annotated[Optional[str], typer.Option("--species", help="Species when the file has none.")] = None,
         left_field: LeftField = None,
         right_field: RightField = None,
+        db: HubDb = None,
+        as_user: AsUser = None,
+        taxon: Taxon = None,
+        dataset: Dataset = None,
+        start: Start = None,
+        end: End = None,
         fmt: Format = OutputFormat.table,
         quiet: Quiet = False,
         debug: Debug = False,
     ) -> None:
         """Who was detected on which side of a border, in both or only one; crossing events with dates;
-        MCPs straddling the border; share of transboundary individuals; CSV tables, a GeoPackage and map.png."""
+        MCPs straddling the border; share of transboundary individuals; CSV tables, a GeoPackage and map.png.
+        With --db: the hub's detections of identified individuals under the --as user's view (sides from
+        each record's country)."""
         apply(quiet, debug)
+        from econet.errors import EconetError
+        if db is not None:
+            _hub_crossings(db, as_user, taxon, dataset, start, end, out, fmt)
+            return
+        if detections is None or zones is None:
+            raise EconetError("give DETECTIONS and --zones (or --db URL to run on the hub)", field="zones")
         f = fixes_from(detections, individual_field, time_field, lon_field, lat_field, species_field, species)
         run(f, zones, zone_field, border, out, tracks=tracks, tolerance=tolerance, max_gap=max_gap,
             period=period, mcp_percent=mcp_percent, fmt=fmt,

@@ -8,12 +8,13 @@ from typing import Annotated, Optional
 
 import typer
 
+from econet.cli._hubopts import AsUser, Dataset, HubDb, Taxon
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
 
 genetics_app = typer.Typer(help="Genetic diversity, differentiation and individual identification from genotypes.",
                            no_args_is_help=True)
 
-FileArg = Annotated[Path, typer.Argument(help="Genotypes: .gen (GENEPOP), .dat (FSTAT), .str (STRUCTURE) or a "
+FileArg = Annotated[Optional[Path], typer.Argument(help="Genotypes: .gen (GENEPOP), .dat (FSTAT), .str (STRUCTURE) or a "
                                               "CSV/TSV table (long, two columns per locus, or coded genotypes).")]
 PopOpt = Annotated[Optional[str], typer.Option("--population", help="Table files: the population column.")]
 SampleOpt = Annotated[Optional[str], typer.Option("--sample", help="Table files: the sample column.")]
@@ -59,23 +60,52 @@ def _matrix(path: Path, population: str | None, sample: str | None, extra: list[
     return samples, np.column_stack([np.array(cols, dtype=object).T, mat])
 
 
+def _need(file: Path | None) -> Path:
+    from econet.errors import EconetError
+    if file is None:
+        raise EconetError("give a genotype FILE (or --db URL to run on the hub's genetic samples)", field="FILE")
+    return file
+
+
+def _source(file, population, sample, db, as_user, taxon, dataset):
+    """(genotype table, hub input info or None): from FILE, or from the hub under the --as user's view."""
+    if db is None:
+        return _read(_need(file), population, sample), None
+    from econet.cli._hubopts import say_input
+    from econet.hub import population as pop, sharing
+    from econet.hub.db import open_hub
+    engine = open_hub(db)
+    with engine.connect() as conn:
+        view = sharing.View.for_user(conn, as_user) if as_user else sharing.View.admin("database operator")
+        table, info = pop.genetics_inputs(conn, view, dataset=dataset, taxon=taxon)
+    with engine.begin() as conn:
+        sharing.audit(conn, view, "analysis", "cli:genetics", {"dataset": dataset, "taxon": taxon})
+    say_input({"input": info})
+    return table, info
+
+
 @genetics_app.command("stats")
 def stats(
     file: FileArg,
     population: PopOpt = None,
     sample: SampleOpt = None,
+    db: HubDb = None,
+    as_user: AsUser = None,
+    taxon: Taxon = None,
+    dataset: Dataset = None,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Ho, Hs, Ht, Dst, Fst, Fis (Nei 1987, as hierfstat basic.stats), Weir & Cockerham Fst/Fis,
-    allelic richness (rarefied) and PID per locus and overall."""
+    allelic richness (rarefied) and PID per locus and overall (of FILE, or of the hub's samples with --db)."""
     apply(quiet, debug)
     from econet.analytics.genetics import (allelic_richness, basic_stats, genotype_array,
                                            probability_of_identity, weir_cockerham)
     from econet.cli.console import emit
 
-    g = genotype_array(_read(file, population, sample))
+    table, info = _source(file, population, sample, db, as_user, taxon, dataset)
+    g = genotype_array(table)
     bs = basic_stats(g)
     wc = weir_cockerham(g)
     ar = allelic_richness(g)
@@ -88,6 +118,8 @@ def stats(
     out["n_samples"] = len(g.samples)
     out["n_populations"] = len(g.pop_levels)
     out["loci"] = g.loci
+    if info is not None:
+        out["input"] = info
     if fmt == OutputFormat.json:
         emit(out, fmt)
         return
@@ -113,18 +145,29 @@ def match(
                            "this non-locus column (e.g. sex) as one allele column; repeatable.")] = None,
     sample: SampleOpt = None,
     population: PopOpt = None,
+    db: HubDb = None,
+    as_user: AsUser = None,
+    taxon: Taxon = None,
+    dataset: Dataset = None,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Identify unique individuals tolerating mismatches and missing alleles (allelematch's amUnique)."""
     apply(quiet, debug)
-    from econet.analytics.genetics import match_genotypes
+    from econet.analytics.genetics import allele_matrix, match_genotypes
     from econet.cli.console import emit
 
-    samples, mat = _matrix(file, population, sample, with_column)
+    info = None
+    if db is not None:
+        table, info = _source(None, None, None, db, as_user, taxon, dataset)
+        samples, mat, _ = allele_matrix(table)
+    else:
+        samples, mat = _matrix(_need(file), population, sample, with_column)
     result = match_genotypes(samples, mat, max_mismatch, method)
     out = result.as_dict()
+    if info is not None:
+        out["input"] = info
     if fmt == OutputFormat.json:
         emit(out, fmt)
         return
@@ -153,7 +196,7 @@ def profile(
     from econet.analytics.genetics import match_profile
     from econet.cli.console import emit, say
 
-    samples, mat = _matrix(file, population, sample, with_column)
+    samples, mat = _matrix(_need(file), population, sample, with_column)
     prof, guess = match_profile(samples, mat, method=method)
     if plot is not None:
         _plot_profile(prof, guess, plot)

@@ -7,6 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from econet.cli._hubopts import AsUser, Dataset, End, HubDb, Start, Taxon
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
 
 occupancy_app = typer.Typer(help="Site occupancy corrected for imperfect detection (MacKenzie et al. 2002).",
@@ -15,9 +16,9 @@ occupancy_app = typer.Typer(help="Site occupancy corrected for imperfect detecti
 
 @occupancy_app.command("fit")
 def fit(
-    detections: Annotated[Path, typer.Option("--detections", help="Detection histories: unmarked's long CSV "
-                                             "(site, visit, observation, covariates) or wide CSV (site, y.1..y.K, "
-                                             "covariates, x.1..x.K).")],
+    detections: Annotated[Optional[Path], typer.Option("--detections", help="Detection histories: unmarked's "
+                                                       "long CSV (site, visit, observation, covariates) or wide CSV "
+                                                       "(site, y.1..y.K, covariates, x.1..x.K).")] = None,
     psi: Annotated[str, typer.Option("--psi", help="Occupancy formula on site covariates, e.g. '~1' or '~elev'.")] = "~1",
     p: Annotated[str, typer.Option("--p", help="Detection formula, e.g. '~MinAfterSunset+Temperature'.")] = "~1",
     scale_covariates: Annotated[bool, typer.Option("--scale-covariates",
@@ -25,6 +26,14 @@ def fit(
     form: Annotated[str, typer.Option("--form", help="CSV form: long, wide or auto (wide if y.1 exists).")] = "auto",
     plot: Annotated[Optional[Path], typer.Option("--plot", help="Write a PNG of psi and p against each "
                                                  "numeric covariate (others at their mean).")] = None,
+    db: HubDb = None,
+    as_user: AsUser = None,
+    taxon: Taxon = None,
+    dataset: Dataset = None,
+    start: Start = None,
+    end: End = None,
+    occasion_days: Annotated[float, typer.Option("--occasion-days", help="With --db: occasion length in days "
+                                                 "for the detection histories of the hub's deployments.")] = 7.0,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
@@ -33,13 +42,25 @@ def fit(
     apply(quiet, debug)
     from econet.analytics.occupancy import fit_occupancy, read_occupancy_csv
     from econet.cli.console import emit, say
+    from econet.errors import EconetError
 
-    data = read_occupancy_csv(detections, form=form)
-    result = fit_occupancy(data, psi=psi, p=p, scale_covariates=scale_covariates)
-    if plot is not None:
-        _plot(result, data, plot)
-        say(f"plot written to {plot}")
-    out = result.as_dict()
+    if db is not None:
+        from econet.cli._hubopts import hub_run, say_input
+        from econet.hub import population
+        res = hub_run(db, as_user, population.run_occupancy, taxon=taxon, dataset=dataset, start=start, end=end,
+                      occasion_days=occasion_days, psi=psi, p=p)
+        if fmt != OutputFormat.json:
+            say_input(res)
+        out = res["fit"] if fmt != OutputFormat.json else res
+    elif detections is None:
+        raise EconetError("give --detections CSV (or --db URL to run on the hub)", field="detections")
+    else:
+        data = read_occupancy_csv(detections, form=form)
+        result = fit_occupancy(data, psi=psi, p=p, scale_covariates=scale_covariates)
+        if plot is not None:
+            _plot(result, data, plot)
+            say(f"plot written to {plot}")
+        out = result.as_dict()
     if fmt == OutputFormat.json:
         emit(out, fmt)
         return

@@ -8,6 +8,7 @@ from typing import Annotated, Optional
 
 import typer
 
+from econet.cli._hubopts import AsUser, Dataset, End, HubDb, Start, Taxon
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
 
 
@@ -70,10 +71,11 @@ def fit_cmd(
                                                     "is the mask itself.")] = None,
     exclude: Annotated[Optional[Path], typer.Option("--exclude", help="Polygon file of non-habitat "
                                                     "(e.g. lakes) removed from the mask.")] = None,
-    detector: Annotated[Detector, typer.Option("--detector", help="multi (multi-catch traps), "
-                                               "proximity (camera traps, hair snags), count, or "
-                                               "polygonX (searches of rectangular areas, HHN).")]
-    = Detector.multi,
+    detector: Annotated[Optional[Detector], typer.Option("--detector", help="multi (multi-catch traps; "
+                                                         "default for files), proximity (camera traps, hair "
+                                                         "snags; default with --db), count, or polygonX "
+                                                         "(searches of rectangular areas, HHN).")]
+    = None,
     detectfn: Annotated[DetectFn, typer.Option("--detectfn", help="Detection function: HN "
                                                "half-normal, EX exponential, HHN hazard "
                                                "half-normal, HEX hazard exponential.")]
@@ -95,17 +97,33 @@ def fit_cmd(
     profile: Annotated[bool, typer.Option("--profile-ci", help="Also a profile-likelihood "
                                           "interval for D (secr confint; full likelihood).")]
     = False,
+    model: Annotated[Optional[str], typer.Option("--model", help="secr model formulae, e.g. 'D ~ forest, "
+                                                 "g0 ~ b' (mask covariates: extra mask CSV columns; detector "
+                                                 "covariates: cov_* trap columns; full likelihood).")] = None,
+    db: HubDb = None,
+    as_user: AsUser = None,
+    taxon: Taxon = None,
+    dataset: Dataset = None,
+    start: Start = None,
+    end: End = None,
+    out: Annotated[Optional[Path], typer.Option("--out", help="With --db: write the estimates per country "
+                                                "and overall as CSV.")] = None,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Fit D~1, g0~1, sigma~1 by maximum likelihood; D is animals per hectare, as secr."""
+    """Fit an SECR model (default D~1, g0~1, sigma~1) by maximum likelihood; D is animals per hectare, as secr."""
     apply(quiet, debug)
     from econet.analytics import scr
     from econet.analytics.secr_formats import read_capthist, read_mask, read_polygon
     from econet.cli.console import emit, progress, say
     from econet.errors import EconetError
 
+    detector = detector or (Detector.proximity if db is not None else Detector.multi)
+    if db is not None:
+        _hub_fit(db, as_user, taxon, dataset, start, end, occasion_days, detector.value, detectfn.value, buffer,
+                 spacing, model, out, fmt)
+        return
     if camtrap is not None:
         import pandas as pd
         from econet.analytics.secr_formats import capthist_from_camtrap
@@ -142,6 +160,13 @@ def fit_cmd(
                  for s in sessions]
     say(f"{sum(s.n for s in sessions)} animals, {len(sessions)} session(s), "
         f"{len(masks[0].xy)} mask points; fitting ...")
+    if model:
+        from econet.analytics import scr_models
+        with progress("fitting SECR model", total=3) as bar:
+            mfit = scr_models.fit_model(sessions, masks, model, detector.value, detectfn.value, progress=bar)
+        emit(mfit.as_dict() if fmt == OutputFormat.json else mfit.coefficients(), fmt,
+             title=f"SECR {mfit.model}; D per hectare")
+        return
     with progress("fitting SECR model", total=3) as bar:
         result = scr.fit(sessions, masks, detector.value, detectfn.value, likelihood.value,
                          progress=bar)
@@ -174,3 +199,29 @@ def fit_cmd(
         if "region" in out:
             say(f"expected animals in region: {out['region']['E.N']['estimate']:.2f} "
                 f"(realised {out['region']['R.N']['estimate']:.2f})")
+
+
+def _hub_fit(db, as_user, taxon, dataset, start, end, occasion_days, detector, detectfn, buffer, spacing, model,
+             out, fmt) -> None:
+    """`econet scr fit --db URL [--as USER]`: SCR on the hub's camera traps under the caller's view."""
+    from econet.atomic import atomic_path
+    from econet.cli._hubopts import hub_run, say_input
+    from econet.cli.console import emit, progress
+    from econet.errors import EconetError
+    from econet.hub import population
+    if detector not in ("proximity", "count", "multi"):
+        raise EconetError("hub camera traps are point detectors: --detector proximity, count or multi",
+                          field="detector")
+    with progress("fitting SECR model", total=3) as bar:
+        result = hub_run(db, as_user, population.run_scr, taxon=taxon, dataset=dataset, start=start, end=end,
+                         occasion_days=occasion_days, detector=detector, detectfn=detectfn, buffer_m=buffer,
+                         spacing_m=spacing, model=model, progress=bar)
+    table = population.scr_table(result)
+    if out is not None:
+        with atomic_path(out) as tmp:
+            table.to_csv(tmp, index=False)
+    if fmt == OutputFormat.json:
+        emit(result, fmt)
+        return
+    say_input(result)
+    emit(table.to_dict("records"), fmt, title=f"SECR on the hub: expected {result['input']['taxon']} per country")

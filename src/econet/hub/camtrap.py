@@ -127,3 +127,24 @@ def validate(descriptor: dict, basepath: Path, path: Path) -> None:
             file = basepath / res["path"] if isinstance(res.get("path"), str) else path
             raise EconetError(f"{err.title}: {err.note}"[:400], path=file, row=row, field=fld)
     raise EconetError("invalid data package", path=path)
+
+
+def write_package(folder: Path, tables: dict[str, list[dict]], metadata: dict) -> Path:
+    """Write a Camtrap DP 1.0 package: one CSV per table (columns as the official schemas) and datapackage.json
+    with the resources, the profile and `metadata` (name, title, contributors, licenses, project, ...)."""
+    import csv
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in TABLES:
+        cols = [f["name"] for f in schema(name)["fields"]]
+        with open(folder / f"{name}.csv", "w", newline="", encoding="utf-8") as fh:
+            w = csv.DictWriter(fh, fieldnames=cols, lineterminator="\n")
+            w.writeheader()
+            w.writerows(tables.get(name, []))
+    package = {"resources": [{"name": t, "path": f"{t}.csv", "profile": "tabular-data-resource", "format": "csv",
+                              "mediatype": "text/csv", "encoding": "utf-8",
+                              "schema": BASE_URL.format(version=VERSION, name=f"{t}-table-schema.json")}
+                             for t in TABLES],
+               "profile": BASE_URL.format(version=VERSION, name="camtrap-dp-profile.json"), **metadata}
+    (folder / "datapackage.json").write_text(json.dumps(package, indent=2, ensure_ascii=False), encoding="utf-8")
+    return folder
