@@ -103,34 +103,86 @@ def test_geographic_cell_area():
 
 
 def test_shipped_table_only_sourced_values(shared):
-    """The shipped IGBP table is the peers' sourced table: same values, nothing filled in, every value cited."""
+    """The shipped IGBP table is the peers' sourced table (same soil values) plus the biomass and dead-matter pools
+    filled from IPCC 2006 defaults; every value carries its citation and nothing else is filled in."""
     ours = sv.load_carbon_table()
     theirs = sv.load_carbon_table(shared / "data" / "carbon_pools" / "carbon_pools_igbp.csv")
+    np.testing.assert_array_equal(ours["c_soil"].to_numpy(), theirs["c_soil"].to_numpy())
     for p in sv.POOLS:
-        np.testing.assert_array_equal(ours[p].to_numpy(), theirs[p].to_numpy())
+        both = ~np.isnan(theirs[p].to_numpy())
+        np.testing.assert_array_equal(ours[p].to_numpy()[both], theirs[p].to_numpy()[both])
     for code, r in ours.iterrows():
         for p in sv.POOLS:
             if not np.isnan(r[p]):
-                assert len(str(r[f"source_{p[2:]}"])) > 20, (code, p)
+                assert "IPCC 2006" in str(r[f"source_{p[2:]}"]), (code, p)
+
+
+def test_shipped_table_biomass_and_dead_pools_by_hand():
+    """The filled pools are the cited IPCC figures converted by hand: grassland (Table 6.4, cold temperate - wet:
+    peak above-ground 2.4 and total 13.6 t d.m./ha) x carbon fraction 0.47 (Table 4.3); dead organic matter 0 on
+    grassland and cropland (Tier-1 assumption); every pool no table gives stays empty (not counted)."""
+    t = sv.load_carbon_table()
+    assert t.loc[10, "c_above"] == pytest.approx(2.4 * 0.47)
+    assert t.loc[10, "c_below"] == pytest.approx((13.6 - 2.4) * 0.47)
+    assert t.loc[10, "c_dead"] == 0 and t.loc[12, "c_dead"] == 0
+    assert "Table 6.4" in t.loc[10, "source_above"] and "Table 4.3" in t.loc[10, "source_above"]
+    assert "Table 6.4" in t.loc[10, "source_below"]
+    for code in (1, 2, 3, 4, 5, 6, 7, 8, 9):       # Table 4.7 and the litter table were not readable
+        assert all(np.isnan(t.loc[code, p]) for p in ("c_above", "c_below", "c_dead")), code
+    assert np.isnan(t.loc[12, "c_above"]) and np.isnan(t.loc[12, "c_below"])
+    by_pool = sv.counted_by_pool(t).set_index("pool")
+    assert by_pool.loc["c_above", "classes_counted"] == "grasslands (10)"
+    assert by_pool.loc["c_dead", "classes_counted"] == "grasslands (10); croplands (12)"
+    assert by_pool.loc["c_soil", "n_counted"] == 11
+
+
+def test_pa_total_with_shipped_table_by_hand():
+    """A PA of 2 forest, 1 grassland, 1 cropland and 1 water cell (100 ha each) with the shipped table:
+    forest 95 (soil only), grassland 1.128 + 5.264 + 95 + 0 = 101.392, cropland 65.55 + 0, water nothing."""
+    lc = grid([[1, 1, 10], [12, 0, 4]])
+    res = sv.carbon_storage(lc, sv.load_carbon_table())
+    pa = gpd.GeoDataFrame({"name": ["PA"]}, geometry=[box(0, 1000, 3000, 2000).union(box(0, 0, 2000, 1000))], crs=EA)
+    z = sv.carbon_by_zone(res, lc, pa, zone_id="name").set_index("zone_id").loc["PA"]
+    expected = 2 * 100 * 95 + 100 * (1.128 + 5.264 + 95 + 0) + 100 * (65.55 + 0) + 0
+    assert z["total_mg"] == pytest.approx(expected)                     # 35694.2 Mg C
+    assert z["c_above_mg"] == pytest.approx(100 * 1.128)
+    assert z["c_below_mg"] == pytest.approx(100 * 5.264)
+    assert z["c_dead_mg"] == pytest.approx(0)
+    assert z["mapped_ha"] == pytest.approx(500)
+    assert "evergreen needleleaf forest (1): c_above,c_below,c_dead on 200 ha" in z["not_counted"]
+    assert "croplands (12): c_above,c_below on 100 ha" in z["not_counted"]
+    assert "grasslands" not in z["not_counted"]
+    bp = res.by_pool.set_index("pool")
+    assert bp.loc["c_above", "classes_counted"] == "grasslands (10)"
+    assert bp.loc["c_above", "area_counted_ha"] == pytest.approx(100)
+    assert bp.loc["c_above", "pct_area_counted"] == pytest.approx(100 / 600 * 100)
+    assert bp.loc["c_dead", "area_counted_ha"] == pytest.approx(200)
+    assert any(n.startswith("c_above (above-ground biomass): counted for grasslands (10)") for n in res.notes)
 
 
 def test_demo_region_carbon_per_pa():
-    """Real MODIS land cover of the demo region: the shipped table counts soil carbon only, so a PA made of
-    forest classes (SOCref 95 Mg C/ha) has density 95, and the per-class totals add up to the map total."""
+    """Real MODIS land cover of the demo region: forests carry soil carbon only (SOCref 95 Mg C/ha; biomass pools
+    not counted), grassland 101.392 and cropland 65.55 Mg C/ha, and the per-class totals add up to the map total."""
     from econet.demo.region import build_region
 
     r = build_region()
     res = sv.carbon_storage(r.landcover, sv.load_carbon_table())
     assert res.by_class["total_mg"].sum() == pytest.approx(res.total_mg)
     cell_ha = 1500.0 ** 2 / 1e4
-    forest = res.by_class[res.by_class["lucode"].isin([1, 4, 5])]
+    bc = res.by_class.set_index("lucode")
+    forest = bc.loc[[1, 4, 5]]
     assert np.allclose(forest["total_mg"], 95.0 * forest["area_ha"])
+    assert bc.loc[10, "total_mg"] == pytest.approx(101.392 * bc.loc[10, "area_ha"])
+    assert bc.loc[12, "total_mg"] == pytest.approx(65.55 * bc.loc[12, "area_ha"])
     assert np.allclose(res.by_class["area_ha"] % cell_ha, 0)
     z = sv.carbon_by_zone(res, r.landcover, r.pas, zone_id="name").set_index("zone_id")
     bikin = z.loc["Bikin National Park"]
     assert bikin["density_mg_ha"] == pytest.approx(95.0)       # all forest cells
-    assert "c_above" in bikin["not_counted"]                    # biomass pools reported as not counted
+    assert "c_above" in bikin["not_counted"]                    # forest biomass pools reported as not counted
     assert not res.not_counted_classes.empty
+    bp = res.by_pool.set_index("pool")
+    assert bp.loc["c_above", "classes_counted"] == "grasslands (10)"
+    assert 0 < bp.loc["c_above", "pct_area_counted"] < 10
 
 
 # ----------------------------------------------------------------------------------------------- water

@@ -91,6 +91,28 @@ def load_carbon_table(path: str | Path | None = None) -> pd.DataFrame:
     return t.set_index("lucode", drop=False)
 
 
+def counted_by_pool(table: pd.DataFrame, area_ha: dict[int, float] | None = None) -> pd.DataFrame:
+    """Per pool, the classes with a value (counted) and without one (not counted), so a report can say which
+    classes each pool covers. With `area_ha` (class -> hectares) only those classes are listed, with their areas."""
+    codes = [int(c) for c in table.index] if area_ha is None else [int(c) for c in area_ha]
+    total = sum(area_ha.values()) if area_ha is not None else None
+    def names(cs):
+        return "; ".join(f"{table.loc[c].get('lulc_name', str(c))} ({c})" for c in cs)
+
+    rows = []
+    for p in POOLS:
+        yes = [c for c in codes if not np.isnan(table.loc[c, p])]
+        no = [c for c in codes if np.isnan(table.loc[c, p])]
+        row = {"pool": p, "pool_name": POOL_NAMES[p], "classes_counted": names(yes),
+               "classes_not_counted": names(no), "n_counted": len(yes), "n_not_counted": len(no)}
+        if area_ha is not None:
+            row["area_counted_ha"] = float(sum(area_ha[c] for c in yes))
+            row["area_not_counted_ha"] = float(sum(area_ha[c] for c in no))
+            row["pct_area_counted"] = 100.0 * row["area_counted_ha"] / total if total else np.nan
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
 def not_counted(table: pd.DataFrame) -> pd.DataFrame:
     """Per class, the pools without a value (reported, not guessed): lucode, lulc_name, pools_not_counted."""
     rows = []
@@ -172,6 +194,7 @@ class CarbonResult:
     by_class: pd.DataFrame                  # per class: area, pools, totals, what is not counted
     not_counted_classes: pd.DataFrame       # classes present with a pool not counted
     notes: list[str] = field(default_factory=list)
+    by_pool: pd.DataFrame = field(default_factory=pd.DataFrame)   # per pool: classes counted / not counted
 
     @property
     def total_mg(self) -> float:
@@ -228,8 +251,15 @@ def carbon_storage(lulc: Raster, table: pd.DataFrame, *, ignore_codes: tuple[int
         share = 100.0 * ncc["area_ha"].sum() / max(area.sum(), 1e-12)
         notes.append(f"{len(ncc)} land-cover class(es) covering {share:.1f} % of the mapped area have pools "
                      "without a sourced value; those pools are not counted, so totals are lower bounds")
+    by_pool = counted_by_pool(table, {int(c): float(area[i]) for i, c in enumerate(codes)})
+    for _, r in by_pool.iterrows():
+        if r["n_not_counted"]:
+            counted = r["classes_counted"] or "no class"
+            notes.append(f"{r['pool']} ({r['pool_name']}): counted for {counted} "
+                         f"({r['pct_area_counted']:.1f} % of the mapped area); not counted for "
+                         f"{r['classes_not_counted']}")
     return CarbonResult(density=density, total_density=total, cell_ha=cell_ha, by_class=by_class,
-                        not_counted_classes=ncc, notes=notes)
+                        not_counted_classes=ncc, notes=notes, by_pool=by_pool)
 
 
 def carbon_by_zone(result: CarbonResult, lulc: Raster, zones, *, zone_id: str | None = None,

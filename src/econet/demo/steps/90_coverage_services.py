@@ -1,6 +1,7 @@
 """Demo step 90: protected-area coverage per country of the demo region (designations made comparable with
 the shipped crosswalk; overlaps counted once; transboundary complexes) and carbon stored per PA from the
-region's real MODIS IGBP land-cover grid with the shipped IPCC-sourced carbon table."""
+region's real MODIS IGBP land-cover grid with the shipped IPCC-sourced carbon table (per pool, which classes are
+counted)."""
 
 from __future__ import annotations
 
@@ -63,9 +64,10 @@ def run(ctx) -> dict:
     csv("carbon_per_country.csv", per_country)
     csv("carbon_by_class.csv", res.by_class)
     csv("carbon_pools_not_counted.csv", res.not_counted_classes)
+    csv("carbon_pools_by_pool.csv", res.by_pool)
     write_raster(ctx.output("carbon_density.tif"), lc.with_data(res.total_density), dtype="float32")
     sv.plot_map(lc, res.total_density, ctx.output("carbon_density_map.png"),
-                title="Carbon stored, counted pools only (IPCC soil defaults)", label="Mg C / ha",
+                title="Carbon stored, counted pools only (IPCC Tier-1 defaults)", label="Mg C / ha",
                 outlines=classified)
     sv.plot_bars(per_pa["name"], per_pa["total_mg"] / 1e6, ctx.output("carbon_per_pa.png"),
                  title="Carbon stored per protected area (counted pools)", xlabel="Tg C",
@@ -82,6 +84,7 @@ def run(ctx) -> dict:
         "carbon_total_tg": round(res.total_mg / 1e6, 1),
         "carbon_in_pa_network_tg": round(float(network["total_mg"].iloc[0]) / 1e6, 1),
         "carbon_pools_not_counted": pools_missing,
+        "carbon_pools_counted_for": {r["pool"]: r["classes_counted"] for _, r in res.by_pool.iterrows()},
         "carbon_note": res.notes[0] if res.notes else "",
         "footprints": "approximate circles of published area (no PA boundaries ship with econet)",
     }
