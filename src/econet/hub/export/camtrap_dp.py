@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from econet.atomic import OutputSet
 from econet.errors import EconetError
 from econet.hub import models as m
-from econet.hub.camtrap import (BASE_URL, DEPLOYMENT_FIELDS, MEDIA_FIELDS, OBSERVATION_FIELDS, VERSION, field_types,
+from econet.hub.camtrap import (BASE_URL, VERSION, field_types,
                                 is_camtrap, schema)
 from econet.hub.ingest.base import format_time
 

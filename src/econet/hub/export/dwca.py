@@ -143,7 +143,6 @@ def export(conn, dataset_id: int, out: str | Path, *, filters: ObservationFilter
                           .where(O.dataset_id == dataset_id)).one()
     tmin, tmax = conn.execute(select(func.min(O.time_utc), func.max(O.time_utc))
                               .where(O.dataset_id == dataset_id)).one()
-    import shapely
     with atomic_path(out) as tmp:
         with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_DEFLATED) as z:
             with z.open("occurrence.txt", "w") as raw:
