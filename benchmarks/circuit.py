@@ -26,13 +26,24 @@ def make_problem(cells: int, seed: int = 7):
     return grid, focal
 
 
+def _times() -> tuple[float, float, float]:
+    """Wall clock, user CPU and system CPU (page faults, zeroing fresh memory) of this process."""
+    import resource
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return time.perf_counter(), r.ru_utime, r.ru_stime
+
+
+def _spent(t0: tuple[float, float, float]) -> dict:
+    t1 = _times()
+    return dict(wall=t1[0] - t0[0], user=t1[1] - t0[1], sys=t1[2] - t0[2], cpu=t1[1] - t0[1] + t1[2] - t0[2])
+
+
 def run_econet(cells: int) -> dict:
     from econet.connectivity.circuit import pairwise
     grid, focal = make_problem(cells)
-    t = time.perf_counter()
+    t0 = _times()
     res = pairwise(grid, focal, cumulative_map=True, solver="cg+amg", tol=1e-6)
-    wall = time.perf_counter() - t
-    return dict(wall=wall, solves=res.n_solves, r12=float(res.resistances[0, 1]),
+    return dict(**_spent(t0), solves=res.n_solves, r12=float(res.resistances[0, 1]),
                 cum_sum=float(res.cumulative_current.sum()))
 
 
@@ -43,7 +54,7 @@ def run_naive(cells: int) -> dict:
     from econet.connectivity.circuit_graph import conductance_graph
     from econet.connectivity.circuit_solve import ComponentSolver
     grid, focal = make_problem(cells)
-    t = time.perf_counter()
+    t0 = _times()
     g = to_conductance(grid, True)
     graph, nodes = conductance_graph(g, avg_resistances=True, four_neighbors=False)
     L = graph.laplacian()
@@ -60,14 +71,16 @@ def run_naive(cells: int) -> dict:
             v = solver.solve(b)
             R[i, j] = v[pn[j]] - v[pn[i]]
             cum += node_currents(graph, v)
-    wall = time.perf_counter() - t
-    return dict(wall=wall, solves=solver.n_solves, r12=float(R[0, 1]), cum_sum=float(cum.sum()))
+    return dict(**_spent(t0), solves=solver.n_solves, r12=float(R[0, 1]), cum_sum=float(cum.sum()))
 
 
 def worker(method: str, cells: int) -> None:
+    import os
     import resource
+    load = os.getloadavg()[0]
     out = run_econet(cells) if method == "econet" else run_naive(cells)
     out["peak_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["load"] = [load, os.getloadavg()[0]]
     print(json.dumps(out))
 
 
@@ -92,13 +105,20 @@ def main() -> None:
                 continue
             d = json.loads(p.stdout.strip().splitlines()[-1])
             rows.append((cells, method, d))
-            print(f"{cells:>9,d} {method:<7} {d['wall']:8.1f} s {d['peak_mb']:8.0f} MB {d['solves']:4d} solves "
-                  f"R(1,2)={d['r12']:.6g}", flush=True)
-    print("\n| cells | method | wall time (s) | peak RSS (MB) | linear solves | R(1,2) |")
-    print("|---:|---|---:|---:|---:|---:|")
+            print(f"{cells:>9,d} {method:<7} {d['wall']:8.1f} s {d['cpu']:8.1f} s CPU ({d['sys']:.1f} s system) {d['peak_mb']:8.0f} MB "
+                  f"{d['solves']:4d} solves R(1,2)={d['r12']:.6g} load {d['load'][0]:.1f}-{d['load'][1]:.1f}",
+                  flush=True)
+    print("\n| cells | method | wall time (s) | CPU time (s) | of which system (s) | peak RSS (MB) | linear solves | R(1,2) | load avg |")
+    print("|---:|---|---:|---:|---:|---:|---:|---:|---|")
     for cells, method, d in rows:
         name = "econet (superposition)" if method == "econet" else "naive (1 solve per pair)"
-        print(f"| {cells:,d} | {name} | {d['wall']:.1f} | {d['peak_mb']:.0f} | {d['solves']} | {d['r12']:.6g} |")
+        print(f"| {cells:,d} | {name} | {d['wall']:.1f} | {d['cpu']:.1f} | {d['sys']:.1f} | {d['peak_mb']:.0f} | {d['solves']} | "
+              f"{d['r12']:.6g} | {d['load'][0]:.1f}-{d['load'][1]:.1f} |")
+    econ = {cells: d for cells, method, d in rows if method == "econet"}
+    sizes = sorted(econ)
+    for a, b in zip(sizes, sizes[1:]):
+        print(f"growth {a:,d} -> {b:,d} cells ({b / a:.0f}x): wall {econ[b]['wall'] / econ[a]['wall']:.2f}x, "
+              f"CPU {econ[b]['cpu'] / econ[a]['cpu']:.2f}x, user CPU {econ[b]['user'] / econ[a]['user']:.2f}x")
 
 
 if __name__ == "__main__":

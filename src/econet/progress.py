@@ -16,7 +16,8 @@ def no_progress(done: int, total: int | None = None, description: str | None = N
 
 @contextlib.contextmanager
 def progress_bar(description: str, total: int | None = None, quiet: bool = False) -> Iterator[ProgressCallback]:
-    """A Rich progress bar on stderr, handed out as a ProgressCallback (silent when quiet)."""
+    """A Rich progress bar on stderr, handed out as a ProgressCallback (silent when quiet). When the work
+    inside fails, the bar is erased before the exception leaves, so the CLI's one-line error stands alone."""
     if quiet:
         yield no_progress
         return
@@ -37,7 +38,13 @@ def progress_bar(description: str, total: int | None = None, quiet: bool = False
                 kwargs["description"] = description_
             bar.update(task, **kwargs)
 
-        yield update
+        try:
+            yield update
+        except BaseException:
+            bar.live.transient = True   # a failed run erases its bar (terminal) or never prints it (file),
+            bar.live.stop()
+            bar.disable = True          # and Progress.stop adds no blank line: the error line stands alone
+            raise
 
 
 Callback = Callable[..., None]

@@ -77,3 +77,33 @@ def test_console_script_runs_in_a_fresh_process():
                           timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert "econet" in proc.stdout
+
+
+def test_failing_command_leaves_only_the_error_line_on_stderr(tmp_path, monkeypatch, capsys):
+    """A command that fails inside its progress bar erases the bar: stderr holds the error line alone."""
+    bad = tmp_path / "bad.ini"
+    bad.write_text("[Calculation options]\nscenario = pairwise\n[Habitat raster or graph]\n"
+                   "habitat_file = nope.asc\n")
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(SystemExit) as exc:
+        main(["circuit", "run", str(bad)])
+    assert exc.value.code == 2
+    captured = capsys.readouterr()
+    assert captured.err.splitlines() == [f"error: {bad}, field 'output_file': no output_file given"]
+    assert captured.out == ""
+
+    @app.command("fail-mid-run-for-test", hidden=True)
+    def _fail_mid_run():
+        from econet.cli.console import progress
+        with progress("working", total=10) as bar:
+            for i in range(4):
+                bar(i + 1)
+            raise EconetError("tile 5 has no valid cells", path="grid.tif")
+
+    try:
+        with pytest.raises(SystemExit) as exc:
+            main(["fail-mid-run-for-test"])
+        assert exc.value.code == 2
+        assert capsys.readouterr().err == "error: grid.tif: tile 5 has no valid cells\n"
+    finally:
+        app.registered_commands = [c for c in app.registered_commands if c.name != "fail-mid-run-for-test"]

@@ -179,7 +179,9 @@ def solve_pairs(graph: Graph, point_nodes: np.ndarray, *, exclude: np.ndarray | 
         nc = nodes.size
         # column a: voltages for 1 A in at focal node a and out at the last one (its column stays 0),
         # so pair (a, b) has voltages X[:, b] - X[:, a]: k focal nodes cost k - 1 solves
-        X = np.zeros((nc, len(csub)))      # rows contiguous: edge currents gather whole rows
+        # rows contiguous: edge currents gather whole rows. Allocated after the first block's solve,
+        # so a single block's solver work arrays are freed before it exists (lower peak memory)
+        X = None
         nsol = len(csub) - 1
         step = cs.block_size(nsol) if cs.method == "cg+amg" else max(1, int(BLOCK_ELEMENTS // nc))
         for k0 in range(0, nsol, step):   # one solve per distinct focal node but the last, in blocks
@@ -187,8 +189,12 @@ def solve_pairs(graph: Graph, point_nodes: np.ndarray, *, exclude: np.ndarray | 
             rhs = np.zeros((nc, cols.size))
             rhs[loc[cols], np.arange(cols.size)] = 1.0
             rhs[loc[-1], :] = -1.0
-            X[:, cols] = cs.solve(rhs, overwrite_b=True)
+            sol = cs.solve(rhs, overwrite_b=True)
             del rhs
+            if X is None:
+                X = np.zeros((nc, len(csub)))
+            X[:, cols] = sol
+            del sol
         n_solves += cs.n_solves
         pts_of = {node: [p for p in pts if pn[p] == node] for node in csub}
         need_nodes = maximum or (on_pair is not None and pair_maps)

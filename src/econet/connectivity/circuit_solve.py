@@ -26,12 +26,14 @@ except ImportError:  # pragma: no cover - private scipy API moved
 SOLVERS = ("auto", "cg+amg", "cholmod", "splu")
 DIRECT_MAX_NODES = 50_000  # "auto": direct factorization below this component size, AMG-CG above
 BLOCK_ELEMENTS = 4e6       # solve_pairs: right-hand sides built per call of solve (numbers per block array)
-BLOCK_BYTES = 1.0e9        # AMG-CG work arrays of one block of right-hand sides stay below this
-BYTES_PER_COLUMN = 48      # per node and right-hand side: 4 float64 CG vectors, the float32 V-cycle arrays
+BLOCK_BYTES = 1.6e9        # AMG-CG work arrays of one block of right-hand sides stay below this
+BYTES_PER_COLUMN = 42      # per node and right-hand side: 4 float64 CG vectors, the float32 V-cycle arrays
 MAX_BLOCK = 16             # one block of 10 at 10^6 cells ran 15% faster than 5 + 5 (matrix read once)
 JACOBI_OMEGA = 0.8         # damped-Jacobi weight of the V-cycle smoother
 MAX_ITER = 1000
 VDTYPE = np.float32        # V-cycle precision (the CG itself is float64)
+MAX_COARSE = 10_000        # AMG coarsening stops below this many nodes; that level is solved exactly
+DENSE_COARSE = 1_000       # coarsest levels up to this size use a dense inverse, larger ones sparse LU
 
 
 def _spmm_add(indptr, indices, data, x: np.ndarray, out: np.ndarray) -> None:
@@ -79,6 +81,17 @@ def single_threaded_blas():
     return threadpool_limits(1)
 
 
+def release_freed_memory() -> None:
+    """Hand memory freed by the AMG setup's temporaries back to the OS (glibc keeps freed blocks under
+    its mmap threshold, up to 32 MB each, in the heap): without this they stay in the process's peak
+    while CG allocates its work arrays (about 0.2 GB at 4*10^6 cells). No-op off glibc."""
+    try:
+        import ctypes
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # pragma: no cover - not glibc
+        pass
+
+
 def cholmod_available() -> bool:
     try:
         import sksparse.cholmod  # noqa: F401
@@ -99,6 +112,36 @@ def _coarse_inverse(a: np.ndarray, singular: bool) -> np.ndarray:
     return (v * inv) @ v.T
 
 
+class _CoarseSolve:
+    """Exact solve on the coarsest AMG level: a dense (pseudo-)inverse up to DENSE_COARSE nodes, else a
+    sparse LU factorization (a singular Laplacian with its last node grounded: a symmetric generalized
+    inverse, which gives the same coarse-grid correction up to a constant that CG removes at the end).
+    A larger exact coarse level keeps the hierarchy equally deep as grids grow, and so the CG
+    iteration count flat."""
+
+    def __init__(self, a: sp.spmatrix, singular: bool):
+        self.n = a.shape[0]
+        self.lu = None
+        if self.n <= DENSE_COARSE:
+            self.inv = _coarse_inverse(a.toarray(), singular).astype(VDTYPE)
+            return
+        m = sp.csc_matrix(a, dtype=np.float64)
+        self.grounded = singular
+        if singular:
+            m = m[:-1, :-1]
+        self.lu = spla.splu(sp.csc_matrix(m), permc_spec="MMD_AT_PLUS_A")
+
+    def __call__(self, b: np.ndarray, out: np.ndarray) -> None:
+        if self.lu is None:
+            np.dot(self.inv, b.astype(VDTYPE, copy=False), out=out)   # b is float64 on a one-level hierarchy
+            return
+        if self.grounded:
+            out[:-1] = self.lu.solve(np.asarray(b[:-1], dtype=np.float64))
+            out[-1] = 0.0
+        else:
+            out[...] = self.lu.solve(np.asarray(b, dtype=np.float64))
+
+
 class ComponentSolver:
     """Solves A x = b for one connected component: A is its Laplacian (singular=True) or the Laplacian
     plus ground conductances on the diagonal (singular=False, direct grounds already removed).
@@ -115,6 +158,7 @@ class ComponentSolver:
         self.singular = singular
         self.tol = tol
         self.n_solves = 0
+        self.iterations = np.zeros(0, dtype=np.int64)   # AMG-CG: iterations per column of the last block
         a = sp.csr_matrix(matrix, dtype=np.float64)
         if solver == "auto":
             solver = "splu" if self.n <= DIRECT_MAX_NODES else "cg+amg"
@@ -185,10 +229,10 @@ class ComponentSolver:
             # aggregates on A's pattern, which is what symmetric strength with theta = 0 (pyamg's
             # default) keeps anyway: same hierarchy and iterations, setup 2.5x faster.
             ml = pyamg.smoothed_aggregation_solver(a, B=np.ones((self.n, 1)), symmetry="symmetric",
-                                                   strength=None, max_coarse=500,
+                                                   strength=None, max_coarse=MAX_COARSE,
                                                    smooth=("jacobi", {"weighting": "local"}),
                                                    improve_candidates=None)
-            coarse = _coarse_inverse(ml.levels[-1].A.toarray(), self.singular)
+            self._coarse = _CoarseSolve(ml.levels[-1].A, self.singular)
         levels = ml.levels
         self._levels = []
         for k, lv in enumerate(levels[:-1]):
@@ -202,9 +246,9 @@ class ComponentSolver:
                 "wd": (JACOBI_OMEGA / A.diagonal()).astype(VDTYPE)[:, None],
                 "p_indptr": P.indptr.astype(idx, copy=False), "p_indices": P.indices.astype(idx, copy=False),
                 "p_data": P.data.astype(VDTYPE)})
-        self._coarse = coarse.astype(VDTYPE)
-        self._coarse_n = self._coarse.shape[0]
+        self._coarse_n = self._coarse.n
         del ml, levels
+        release_freed_memory()
 
     def _buffers(self, k: int):
         """float32 work arrays per level for k right-hand sides, allocated once per block: fresh
@@ -219,9 +263,10 @@ class ComponentSolver:
 
     def _vcycle(self, lv: int, b: np.ndarray) -> np.ndarray:
         """One symmetric V-cycle in float32 on a block of right-hand sides (damped Jacobi, one sweep
-        each way, exact coarse solve); the result lives in a reused buffer."""
+        each way, exact coarse solve); the result lives in a reused buffer. The finest level reads
+        CG's float64 residual directly (cast on the fly: no float32 copy of it is stored)."""
         if lv == len(self._levels):
-            np.dot(self._coarse, b, out=self._xc)
+            self._coarse(b, self._xc)
             return self._xc
         L = self._levels[lv]
         x, t = self._bufs[lv]
@@ -266,14 +311,13 @@ class ComponentSolver:
             return x
         ia, ix, da = self.matrix.indptr, self.matrix.indices, self.matrix.data
         self._buffers(k)
-        r32 = np.empty((n, k), VDTYPE)
-        np.copyto(r32, r)
         p = np.empty((n, k))
-        np.copyto(p, self._vcycle(0, r32))
+        np.copyto(p, self._vcycle(0, r))
         rz = _coldot(r, p)
         nb_safe = np.where(live, nb, 1.0)
         ap = np.empty((n, k))
-        for _ in range(MAX_ITER):
+        iters = np.zeros(k, dtype=np.int64)
+        for it in range(MAX_ITER):
             ap.fill(0.0)
             _spmm_add(ia, ix, da, p, ap)
             pap = _coldot(p, ap)
@@ -281,20 +325,21 @@ class ComponentSolver:
             _axpy_cols(alpha, p, x)
             _axpy_cols(-alpha, ap, r)
             done = np.sqrt(_coldot(r, r)) / nb_safe < self.tol
+            iters[(iters == 0) & done] = it + 1
             if done.all():
                 break
             if done.any():          # freeze converged columns: zero residual and direction
                 r[:, done] = 0.0
                 p[:, done] = 0.0
-            np.copyto(r32, r)
             z = ap                  # ap is free until the next product: it holds z = M r
-            np.copyto(z, self._vcycle(0, r32))
+            np.copyto(z, self._vcycle(0, r))
             rz_new = _coldot(r, z)
             beta = np.where(rz != 0, rz_new / np.where(rz != 0, rz, 1.0), 0.0)
             rz = rz_new
             _axpy_cols(beta, p, z)  # z = z + beta p becomes the new direction
             p, ap = z, p
-        del r32, p
+        del p
+        self.iterations = iters
         self._bufs = self._bb = self._xc = None
         self._buf_k = None
         if self.singular:

@@ -166,7 +166,7 @@ def run_tiles(inputs: Inputs, params: OmniscapeParams, *, scheduler: str | None 
     done = skipped
     report = progress or (lambda *a, **k: None)
     report(done, len(tiles), "tiles")
-    costs, rss, cpu = [], {}, []
+    costs, rss, cpu, cpu_by_worker = [], {}, [], {}
     t_start = time.perf_counter()
 
     def record(t, cum, fp, info):
@@ -175,6 +175,7 @@ def run_tiles(inputs: Inputs, params: OmniscapeParams, *, scheduler: str | None 
         costs.append((info["seconds"], info["targets"]))
         cpu.append(info.get("cpu_seconds", info["seconds"]))
         rss[info["pid"]] = max(rss.get(info["pid"], 0.0), info["peak_rss_mb"])
+        cpu_by_worker[info["pid"]] = cpu_by_worker.get(info["pid"], 0.0) + cpu[-1]
         done += 1
         report(done, len(tiles), "tiles")
 
@@ -228,7 +229,9 @@ def run_tiles(inputs: Inputs, params: OmniscapeParams, *, scheduler: str | None 
         stats = {"wall_seconds": wall, "tile_seconds": float(sum(c for c, _ in costs)),
                  "tile_cpu_seconds": float(sum(cpu)),
                  "targets_timed": int(sum(n for _, n in costs)), "tile_size": tile_size,
-                 "worker_peak_rss_mb": sorted(rss.values()), "checkpoint": str(ck), "run_key": key}
+                 "worker_peak_rss_mb": sorted(rss.values()),
+                 "worker_cpu_seconds": [cpu_by_worker[p] for p in sorted(rss, key=rss.get)],
+                 "workers_used": len(rss), "checkpoint": str(ck), "run_key": key}
         if not keep:
             for t in tiles:
                 path_of(t).unlink(missing_ok=True)
