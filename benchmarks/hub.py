@@ -123,16 +123,9 @@ def main() -> None:
 
         if args.pg:
             from sqlalchemy import create_engine, text
-            from sqlalchemy.engine import make_url
+            from econet.hub.db import create_postgis_database, drop_database
             name = "econet_bench_" + uuid.uuid4().hex[:8]
-            admin = create_engine(args.pg, isolation_level="AUTOCOMMIT")
-            with admin.connect() as c:
-                c.execute(text(f"CREATE DATABASE {name}"))
-            purl = make_url(args.pg).set(database=name).render_as_string(hide_password=False)
-            e = create_engine(purl, isolation_level="AUTOCOMMIT")
-            with e.connect() as c:
-                c.execute(text("CREATE EXTENSION IF NOT EXISTS postgis"))
-            e.dispose()
+            purl = create_postgis_database(args.pg, name)
             try:
                 results["econet hub, PostgreSQL+PostGIS"] = child(CHILD_IMPORT, purl, str(tmp / "obs.csv"),
                                                                   str(mapping))
@@ -146,8 +139,7 @@ def main() -> None:
             finally:
                 from econet.hub.db import dispose_all
                 dispose_all()
-                with admin.connect() as c:
-                    c.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                drop_database(args.pg, name)
     if args.json:
         Path(args.json).write_text(json.dumps({"rows": args.rows, "load": os.getloadavg(), "results": results}))
     if not args.no_record:

@@ -145,5 +145,30 @@ def dispose_all() -> None:
         _engines.clear()
 
 
+def _run_autocommit(url: str, sql: str) -> None:
+    """One statement outside a transaction (CREATE/DROP DATABASE, CREATE EXTENSION)."""
+    engine = create_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as c:
+            c.exec_driver_sql(sql)
+    finally:
+        engine.dispose()
+
+
+def create_postgis_database(server_url: str, name: str) -> str:
+    """Create database `name` with PostGIS on the server of `server_url`; return its URL (benchmarks, tests)."""
+    from sqlalchemy.engine import make_url
+    server_url = normalize_url(server_url)
+    _run_autocommit(server_url, f'CREATE DATABASE "{name}"')
+    url = make_url(server_url).set(database=name).render_as_string(hide_password=False)
+    _run_autocommit(url, "CREATE EXTENSION IF NOT EXISTS postgis")
+    return url
+
+
+def drop_database(server_url: str, name: str) -> None:
+    """Drop database `name` (closing its connections) on the server of `server_url`."""
+    _run_autocommit(normalize_url(server_url), f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 def is_sqlite(engine_or_conn) -> bool:
     return engine_or_conn.dialect.name == "sqlite"

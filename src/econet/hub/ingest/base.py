@@ -6,7 +6,8 @@ it streams its rows through an `Ingest`, which
 - converts coordinates to WGS84 plus the hub's equal-area copy and finds the country,
 - converts times to UTC keeping the original offset,
 - matches names to the taxonomy (close misspellings queued for review),
-- inserts in chunks with ON CONFLICT DO NOTHING, inside the caller's single transaction.
+- inserts in chunks through `hub.bulk` (rows already present are skipped), inside the caller's single
+  transaction.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from sqlalchemy.engine import Connection
 
 from econet.errors import EconetError
 from econet.hub import models as m
+from econet.hub.bulk import BulkWriter, StorageText
 from econet.hub.taxonomy import TaxonMatcher
 
 CHUNK = 5000
@@ -152,7 +154,7 @@ class Ingest:
         self.counts = Counts()
         self.notes: list[str] = []
         self._seen: dict[int, int] = {}
-        self._attempted: dict[str, int] = {}
+        self.bulk = BulkWriter(conn, dataset_id, batch_id)
 
     # -- hashing: identical content -> identical key; identical rows within one file stay distinct
     def row_hash(self, kind: str, parts: Sequence[Any]) -> str:
@@ -179,38 +181,14 @@ class Ingest:
             out.append(d.hex())
         return out
 
-    # -- bulk loads
+    # -- bulk loads (hub.bulk)
     def defer_indexes(self, table: type, expected_rows: int) -> bool:
-        """SQLite: drop the table's secondary (non-unique) indexes when this import will at least double the
-        table, so `finish` builds them once by sorting instead of updating them row by row. Inside the
-        import's transaction: a failed or killed import rolls the drop back, and readers never see it."""
-        if not self.sqlite or expected_rows < 50000:
-            return False
-        t = table.__table__
-        cur = self.conn.connection.driver_connection.cursor()
-        try:
-            existing = cur.execute(f"SELECT coalesce(max(id), 0) FROM {t.name}").fetchone()[0]
-            if expected_rows < existing:
-                return False
-            rows = cur.execute("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
-                               "AND sql IS NOT NULL AND sql NOT LIKE 'CREATE UNIQUE%'", (t.name,)).fetchall()
-            for name, _sql in rows:
-                cur.execute(f'DROP INDEX "{name}"')
-        finally:
-            cur.close()
-        self.__dict__.setdefault("_deferred", []).extend(sql for _name, sql in rows)
-        return bool(rows)
+        """SQLite: build the table's secondary indexes once at the end of a load that will double it."""
+        return self.bulk.defer_indexes(table, expected_rows)
 
     def finish(self) -> None:
-        """End of the source: build the indexes `defer_indexes` dropped (same transaction)."""
-        deferred = self.__dict__.pop("_deferred", [])
-        if deferred:
-            cur = self.conn.connection.driver_connection.cursor()
-            try:
-                for sql in deferred:
-                    cur.execute(sql)
-            finally:
-                cur.close()
+        """End of the source: wait for queued chunks, build deferred indexes (same transaction)."""
+        self.bulk.finish()
 
     # -- places
     def places(self, lon: Sequence[float | None], lat: Sequence[float | None],
@@ -281,108 +259,29 @@ class Ingest:
 
     # -- inserts
     def insert(self, table: Table | type, rows: list[dict]) -> None:
-        """Insert a chunk; rows already present (same content hash or key) are skipped."""
+        """Insert a chunk of dict rows; rows already present (same content hash or key) are skipped."""
         if not rows:
             return
         t = table.__table__ if hasattr(table, "__table__") else table
-        has_ds = "dataset_id" in t.c
-        if t.name == "observations":
+        if t.name == "observations" and any("border_pair" not in r for r in rows):
             pairs, dists, dists2 = self._borders([r.get("x") for r in rows], [r.get("y") for r in rows])
             for r, p, d, d2 in zip(rows, pairs, dists, dists2):
                 if "border_pair" not in r:
                     r["border_pair"], r["border_distance_m"], r["border_distance2_m"] = p, d, d2
-        for r in rows:
-            if has_ds:
-                r.setdefault("dataset_id", self.dataset_id)
-            r.setdefault("batch_id", self.batch_id)
-        if self.sqlite:
-            self._insert_sqlite(t, rows)
-        else:
-            from sqlalchemy.dialects.postgresql import insert as ins
-            for r in rows:
-                r.pop("geom", None)
-            self.conn.execute(ins(t).on_conflict_do_nothing(), rows)
-        self._attempted[t.name] = self._attempted.get(t.name, 0) + len(rows)
+        self.bulk.insert_rows(t, rows)
 
     def insert_columns(self, table: type, cols: dict[str, list]) -> None:
         """Insert a chunk given as columns (same length lists); the fast path of large imports."""
         t = table.__table__
-        n = len(next(iter(cols.values())))
         cols = dict(cols)
-        if "dataset_id" in t.c:
-            cols.setdefault("dataset_id", [self.dataset_id] * n)
-        cols.setdefault("batch_id", [self.batch_id] * n)
-        self._add_borders(t, cols, n)
-        if not self.sqlite:
-            cols.pop("geom", None)
-            keys = list(cols)
-            if self._copy_ok:
-                self._insert_pg_copy(t, keys, list(zip(*cols.values())))
-            else:
-                from sqlalchemy.dialects.postgresql import insert as ins
-                self.conn.execute(ins(t).on_conflict_do_nothing(), [dict(zip(keys, r)) for r in zip(*cols.values())])
-            return
-        # columns empty in the whole chunk are left to their NULL default: less to bind per row
-        cols = {k: v for k, v in cols.items() if k in ("dataset_id", "batch_id") or any(x is not None for x in v)}
-        names = list(cols)
-        conv = [_SQLITE_CONVERTERS.get(type(t.c[c].type).__name__) for c in names]
-        values = [v if f is None or isinstance(v, SqliteText) else [None if x is None else f(x) for x in v]
-                  for v, f in zip(cols.values(), conv)]
-        self._executemany_sqlite(t, names, list(zip(*values)))
-
-    _copy_ok = True
-
-    def _insert_pg_copy(self, t: Table, keys: list[str], data: list[tuple]) -> None:
-        """PostgreSQL: COPY into a temporary table, then INSERT ... ON CONFLICT DO NOTHING (one transaction)."""
-        import json
-        stage = f"_econet_stage_{t.name}"
-        raw = self.conn.connection.driver_connection
-        with raw.cursor() as cur:
-            if stage not in self.__dict__.setdefault("_stages", set()):
-                cur.execute(f"CREATE TEMP TABLE IF NOT EXISTS {stage} (LIKE {t.name} INCLUDING DEFAULTS) "
-                            "ON COMMIT DROP")
-                self._stages.add(stage)
-            else:
-                cur.execute(f"TRUNCATE {stage}")
-            jcols = {i for i, k in enumerate(keys) if type(t.c[k].type).__name__ == "JSON"}
-            quoted = ", ".join(f'"{k}"' for k in keys)
-            with cur.copy(f"COPY {stage} ({quoted}) FROM STDIN") as cp:
-                for row in data:
-                    if jcols:
-                        row = tuple(json.dumps(v, ensure_ascii=False) if i in jcols and v is not None else v
-                                    for i, v in enumerate(row))
-                    cp.write_row(row)
-            cur.execute(f"INSERT INTO {t.name} ({quoted}) SELECT {quoted} FROM {stage} ON CONFLICT DO NOTHING")
-
-    def _insert_sqlite(self, t: Table, rows: list[dict]) -> None:
-        """Fast path: plain sqlite3 executemany (INSERT OR IGNORE) in the same transaction, then the R*Tree
-        entries of the new rows in one statement."""
-        cols = list(rows[0].keys())
-        for r in rows[1:]:
-            if len(r) != len(cols):
-                cols = list(dict.fromkeys(k for r2 in rows for k in r2))
-                break
-        conv = [_SQLITE_CONVERTERS.get(type(t.c[c].type).__name__) for c in cols]
-        data = [tuple(v if f is None or v is None else f(v) for v, f in zip((r.get(c) for c in cols), conv))
-                for r in rows]
-        self._executemany_sqlite(t, cols, data)
-
-    def _executemany_sqlite(self, t: Table, cols: list[str], data: list[tuple]) -> None:
-        cur = self.conn.connection.driver_connection.cursor()
-        spatial = t.name in m.SPATIAL_TABLES and "lon" in cols
-        if spatial:
-            before = cur.execute(f"SELECT coalesce(max(id), 0) FROM {t.name}").fetchone()[0]
-        cur.executemany(f"INSERT OR IGNORE INTO {t.name} ({', '.join(_q(c) for c in cols)}) "
-                        f"VALUES ({', '.join('?' * len(cols))})", data)
-        if spatial:
-            cur.execute(f"INSERT INTO {t.name}_rtree SELECT id, lon, lon, lat, lat FROM {t.name} "
-                        f"WHERE id > ? AND lon IS NOT NULL AND lat IS NOT NULL AND batch_id IS NOT NULL", (before,))
-        cur.close()
+        self._add_borders(t, cols, len(next(iter(cols.values()))))
+        self.bulk.insert_columns(t, cols)
 
     def key_map(self, table: type, key_column: str) -> dict[str, int]:
         """source key -> id for this dataset (after inserting, to resolve references)."""
         col = getattr(table, key_column)
-        return {k: i for i, k in self.conn.execute(select(table.id, col).where(table.dataset_id == self.dataset_id))}
+        with self.bulk.exclusive() as conn:
+            return {k: i for i, k in conn.execute(select(table.id, col).where(table.dataset_id == self.dataset_id))}
 
     def individual_ids(self, keys: Iterable[str | None], taxon_ids: Iterable[int | None] | None = None,
                        sex: Iterable[str | None] | None = None) -> dict[str, int]:
@@ -408,44 +307,8 @@ class Ingest:
         self.progress(self.counts.read, None, description)
 
 
-class SqliteText(list):
-    """A column already converted to SQLite's storage text (e.g. timestamps converted per chunk)."""
-
-
-_JSON_CACHE: dict = {}
-
-
-def _json(v) -> str:
-    """JSON text of a record's attributes; repeated small dicts (same remarks on every row) are cached."""
-    import json
-    key = None
-    if isinstance(v, dict) and len(v) <= 4:
-        try:
-            key = tuple(v.items())
-            hit = _JSON_CACHE.get(key)
-            if hit is not None:
-                return hit
-        except TypeError:
-            key = None
-    out = json.dumps(v, ensure_ascii=False, separators=(", ", ": "))
-    if key is not None:
-        if len(_JSON_CACHE) > 10000:
-            _JSON_CACHE.clear()
-        _JSON_CACHE[key] = out
-    return out
-
-
-def _dt(v: dt.datetime | str) -> str:
-    if isinstance(v, str):  # already in storage format (vectorised chunk conversion)
-        return v
-    return v.isoformat(" ", "microseconds")  # SQLAlchemy's SQLite DATETIME storage format
-
-
-_SQLITE_CONVERTERS = {"JSON": _json, "DateTime": _dt, "Date": lambda v: v.isoformat(), "Boolean": int}
-
-
-def _q(col: str) -> str:
-    return f'"{col}"'
+#: a column already in storage text (timestamps converted per chunk); see hub.bulk
+SqliteText = StorageText
 
 
 def _nan_none(a: np.ndarray) -> list:

@@ -24,8 +24,10 @@ Columns not named in `columns` are kept verbatim in each record's attributes: no
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +35,8 @@ import numpy as np
 
 from econet.errors import EconetError
 from econet.hub import models as m
-from econet.hub.ingest.base import Ingest, SqliteText, chunks, integer, number, parse_offset as parse_offset_text, \
+from econet.hub.bulk import json_text
+from econet.hub.ingest.base import CHUNK, Ingest, SqliteText, chunks, integer, number, parse_offset as parse_offset_text, \
     row_digest, text, to_utc
 
 FORMAT = "csv"
@@ -138,7 +141,16 @@ def _rows(path: Path, spec: dict):
 
 
 def _raw_rows(path: Path, spec: dict):
-    """First the header, then (line, values) per non-blank data row (the fast path for observations)."""
+    """First the header, then (line, values) per non-blank data row."""
+    blocks = _raw_chunks(path, spec)
+    yield next(blocks)
+    for block in blocks:
+        yield from block
+
+
+def _raw_chunks(path: Path, spec: dict, size: int = CHUNK):
+    """First the header, then lists of up to `size` (line, values) of non-blank data rows (the fast path for
+    observations: rows are read by the csv module in one call per chunk). `line` is the record's last line."""
     fh, reader = _reader(path, spec)
     with fh:
         try:
@@ -153,17 +165,30 @@ def _raw_rows(path: Path, spec: dict):
                               path=path, row=1, field=str(missing[0]))
         yield header
         width = len(header)
-        line = 1
-        try:
-            for values in reader:
-                line = reader.line_num
-                if not (values and values[0].strip()) and not any(v.strip() for v in values):
-                    continue
-                if len(values) != width:
-                    raise EconetError(f"{len(values)} values for {width} columns", path=path, row=line)
-                yield line, values
-        except UnicodeDecodeError:
-            raise EconetError("cannot decode text (set `encoding:` in the mapping)", path=path, row=line + 1) from None
+        line = reader.line_num
+        while True:
+            try:
+                block = list(islice(reader, size))
+            except UnicodeDecodeError:
+                raise EconetError("cannot decode text (set `encoding:` in the mapping)", path=path,
+                                  row=reader.line_num + 1) from None
+            if not block:
+                return
+            end = reader.line_num
+            if end - line == len(block):  # one line per record (the usual case)
+                lines = range(line + 1, end + 1)
+            else:  # quoted values with line breaks: a record spans 1 + its breaks
+                lines, n = [], line
+                for values in block:
+                    n += 1 + sum(v.count("\n") + v.count("\r") - v.count("\r\n") for v in values)
+                    lines.append(n)
+            line = end
+            out = [(k, v) for k, v in zip(lines, block) if (v and v[0].strip()) or any(x.strip() for x in v)]
+            for k, v in out:
+                if len(v) != width:
+                    raise EconetError(f"{len(v)} values for {width} columns", path=path, row=k)
+            if out:
+                yield out
 
 
 class _Conv:
@@ -272,6 +297,7 @@ class _Chunk:
     def __init__(self, part, header, spec, conv, path):
         self.lines = [p[0] for p in part]
         self.rows = [p[1] for p in part]
+        self.columns = list(zip(*self.rows))
         self.n = len(part)
         self.spec, self.conv, self.path = spec, conv, path
         self.index = {fld: header.index(col) for col, fld in spec["columns"].items()}
@@ -282,20 +308,31 @@ class _Chunk:
         i = self.index.get(fld)
         if i is not None:
             d = self.defaults.get(fld)
-            col = [r[i] for r in self.rows]
-            return col if d is None else [v if v != "" else str(d) for v in col]
+            col = self.columns[i]
+            return list(col) if d is None else [v if v != "" else str(d) for v in col]
         if fld in self.defaults:
             return [str(self.defaults[fld])] * self.n
         return [None] * self.n
 
     def extras(self) -> list:
-        un = self.unmapped
-        return [{h: r[i] for i, h in un if r[i] != ""} or None for r in self.rows]
+        """The unmapped columns of each row ({column: value}, empty values left out), as JSON text."""
+        if not self.unmapped:
+            return [None] * self.n
+        names = [h for _, h in self.unmapped]
+        cache: dict = {}
+        out = []
+        for values in zip(*(self.columns[i] for i, _ in self.unmapped)):
+            hit = cache.get(values)
+            if hit is None and values not in cache:
+                d = {h: v for h, v in zip(names, values) if v != ""}
+                hit = cache[values] = json_text(d) if d else None
+            out.append(hit)
+        return SqliteText(out)
 
     def text(self, fld) -> list:
         i = self.index.get(fld)
         if i is not None and self.defaults.get(fld) is None:  # the common case: a mapped column, no default
-            return [r[i].strip() or None for r in self.rows]
+            return [v.strip() or None for v in self.columns[i]]
         return [(v.strip() or None) if v is not None else None for v in self.raw(fld)]
 
     def _fail(self, fld, i, what):
@@ -381,39 +418,54 @@ class _Chunk:
 def _observations(ing: Ingest, path: Path, spec: dict, conv: _Conv) -> None:
     events = None
     tcol = "time" if "time" in set(spec["columns"].values()) | set(spec.get("defaults") or {}) else "date"
-    rows = _raw_rows(path, spec)
-    header = next(rows)
+    blocks = _raw_chunks(path, spec)
+    header = next(blocks)
     size = path.stat().st_size
-    for k, part in enumerate(chunks(rows)):
-        if k == 0 and ing.sqlite:  # a large file: build the secondary indexes once at the end
-            per_row = max(sum(len(v) for v in part[-1][1]) + len(part[-1][1]), 1)
-            ing.defer_indexes(m.Observation, size // per_row)
-        ch = _Chunk(part, header, spec, conv, path)
-        lon, lat = conv.coords_columns(ch)
-        pl = ing.places(lon, lat, ch.text("country_code"), rows=ch.lines, path=path)
-        names = ch.text("scientific_name")
-        taxa = [ing.taxa.match(n) for n in names]
-        indiv = ch.text("individual")
-        sex = ch.text("sex")
-        inds = ing.individual_ids(indiv, taxa, sex)
-        ev_keys = ch.text("event_id")
-        if any(ev_keys) and events is None:
-            events = ing.key_map(m.SamplingEvent, "event_key")
-        t, off = ch.time(tcol, as_text=ing.sqlite)
-        te, _ = ch.time("time_end", as_text=ing.sqlite)
-        basis = [v or "HumanObservation" for v in ch.text("basis_of_record")]
-        otype = [v or "animal" for v in ch.text("observation_type")]
-        cols = {"record_type": ["occurrence"] * ch.n, "occurrence_key": ch.text("occurrence_id"),
-                "scientific_name": names, "taxon_id": taxa, "count": ch.int("count"), "time_utc": t,
-                "time_offset_min": off, "time_end_utc": te, "individual_key": indiv,
-                "individual_id": [inds.get(k) for k in indiv], "sex": sex, "life_stage": ch.text("life_stage"),
-                "behaviour": ch.text("behaviour"), "locality": ch.text("locality"), "basis_of_record": basis,
-                "observation_type": otype, "event_id": [(events or {}).get(k) for k in ev_keys],
-                "coordinate_uncertainty_m": ch.num("coordinate_uncertainty"), "source_row": ch.lines,
-                "row_hash": ing.row_hashes("observation", ch.rows),
-                "attributes": ch.extras(), **pl}
-        ing.insert_columns(m.Observation, cols)
-        ing.tick(len(part), "observations")
+    with ing.bulk.pipeline(m.Observation):  # chunk k is written while chunk k+1 is parsed
+        for k, part in enumerate(blocks):
+            if k == 0:  # a large file: build the secondary indexes once at the end
+                per_row = max(sum(len(v) for v in part[-1][1]) + len(part[-1][1]), 1)
+                ing.defer_indexes(m.Observation, size // per_row)
+            ch = _Chunk(part, header, spec, conv, path)
+            lon, lat = conv.coords_columns(ch)
+            pl = ing.places(lon, lat, ch.text("country_code"), rows=ch.lines, path=path)
+            names = ch.text("scientific_name")
+            indiv = ch.text("individual")
+            sex = ch.text("sex")
+            ev_keys = ch.text("event_id")
+            t, off = ch.time(tcol, as_text=True)
+            te, _ = ch.time("time_end", as_text=True)
+            count = ch.int("count")
+            uncertainty = ch.num("coordinate_uncertainty")
+            hashes = ing.row_hashes("observation", ch.rows)
+            # names seen before and known individuals need no database: the writer keeps going meanwhile
+            lookups = ing.bulk.exclusive() if _needs_db(ing, names, indiv) else contextlib.nullcontext()
+            with lookups:
+                taxa = [ing.taxa.match(n) for n in names]
+                inds = ing.individual_ids(indiv, taxa, sex)
+                if any(ev_keys) and events is None:
+                    events = ing.key_map(m.SamplingEvent, "event_key")
+            basis = [v or "HumanObservation" for v in ch.text("basis_of_record")]
+            otype = [v or "animal" for v in ch.text("observation_type")]
+            cols = {"record_type": ["occurrence"] * ch.n, "occurrence_key": ch.text("occurrence_id"),
+                    "scientific_name": names, "taxon_id": taxa, "count": count, "time_utc": t,
+                    "time_offset_min": off, "time_end_utc": te, "individual_key": indiv,
+                    "individual_id": [inds.get(k) for k in indiv], "sex": sex, "life_stage": ch.text("life_stage"),
+                    "behaviour": ch.text("behaviour"), "locality": ch.text("locality"), "basis_of_record": basis,
+                    "observation_type": otype, "event_id": [(events or {}).get(k) for k in ev_keys],
+                    "coordinate_uncertainty_m": uncertainty, "source_row": ch.lines, "row_hash": hashes,
+                    "attributes": ch.extras(), **pl}
+            ing.insert_columns(m.Observation, cols)
+            ing.tick(len(part), "observations")
+
+
+def _needs_db(ing: Ingest, names: list, individuals: list) -> bool:
+    """Whether matching this chunk's names and individuals may read or write the database."""
+    cache = getattr(ing.taxa, "_cache", None)
+    known = getattr(ing, "_individuals", None)
+    if cache is None or known is None:
+        return True
+    return any(n not in cache for n in set(names) if n) or any(k not in known for k in set(individuals) if k)
 
 
 def _sites_from(ing, keys_names_places):
