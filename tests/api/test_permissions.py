@@ -28,7 +28,8 @@ ROLES = [None, "admin", "owner_manager", "owner_viewer", "owner_contributor", "p
 OWNER_SIDE = {"admin", "owner_manager", "owner_viewer", "owner_contributor"}
 ALLIANCE_SIDE = OWNER_SIDE | {"partner_viewer", "partner_manager", "alliance_viewer"}
 PATH_VALUES = {"name": "leopard-cams", "hub_id": "1", "key": "PPO-F12", "token_id": "999999", "org_id": "1",
-               "grant_id": "999999", "run_id": "1", "job_id": "1"}
+               "grant_id": "999999", "run_id": "1", "job_id": "1", "animal": "PPO-F12", "wgms_id": "990001",
+               "record": S.REGISTRY_KEYS["parties"], "pa": "Land of the Leopard National Park", "alert_id": "1"}
 WALK_SITE = {"lon": 131.288881, "lat": 43.377773, "locality": "Walk upload station Lazovsky"}
 WALK_CSV = ("id,species,date,lon,lat,country,locality,n,animal\n"
             f"w1,Sus scrofa,2023-05-01,{WALK_SITE['lon']},{WALK_SITE['lat']},RU,{WALK_SITE['locality']},1,\n")
@@ -41,6 +42,12 @@ BODIES = {
     ("POST", "/api/v1/grants"): {"grantee": S.ALLIANCE, "dataset": "crane-counts"},
     ("PUT", "/api/v1/sensitive-taxa"): {"taxon": "Panthera pardus orientalis", "country": "RU", "category": "0.1"},
     ("POST", "/api/v1/analyses"): {"kind": "grid", "cell_km": 1},
+    ("POST", "/api/v1/registry/records"): {"key": "walk-record", "kind": "project", "title": "Walk project",
+                                           "visibility": "parties", "keeper": S.OWNER,
+                                           "links": [{"kind": "dataset", "target": "leopard-cams"}]},
+    ("POST", "/api/v1/registry/records/{record}/links"): {"kind": "dataset", "target": "private-stations"},
+    ("POST", "/api/v1/watch"): {"organization": S.PARTNER, "kind": "sensitive", "name": "Panthera tigris altaica"},
+    ("POST", "/api/v1/alerts/read"): {},
 }
 # setting name -> (leopard-cams sharing, grants to the partner)
 SETTINGS = {
@@ -75,6 +82,7 @@ def forbidden(role: str | None, setting: str) -> dict[str, list[str]]:
             out["leopard den"] = secrets_of(leopard)
         if not partner_exact_all:
             out["tiger kill (withheld)"] = secrets_of(tiger)
+        out["crane nest (sensitive in CN)"] = secrets_of(S.CRANE_NEST)
     if role not in ALLIANCE_SIDE:
         out["alliance-only"] = secrets_of(S.ALLIANCE_SITE)
     return out

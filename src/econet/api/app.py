@@ -58,3 +58,10 @@ def create_app(db_url: str | None = None, demo_dir: Path | None = None) -> FastA
 
     app.mount("/static", StaticFiles(directory=STATIC_DIR, check_dir=False), name="static")
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for worker processes (`econet serve --workers N`): the app for $ECONET_DB and $ECONET_DEMO_DIR."""
+    import os
+    demo = os.environ.get("ECONET_DEMO_DIR")
+    return create_app(db_url=os.environ.get("ECONET_DB"), demo_dir=Path(demo) if demo else None)

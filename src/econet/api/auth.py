@@ -43,8 +43,9 @@ def engine_of(request: Request):
     return engine
 
 
-def get_view(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> View:
-    """The caller's sharing view: anonymous without a token, else the token's user (401 when invalid)."""
+async def get_view(request: Request, creds: HTTPAuthorizationCredentials | None = Depends(_bearer)) -> View:
+    """The caller's sharing view: anonymous without a token, else the token's user (401 when invalid).
+    Async: an anonymous caller costs no worker thread; a token is looked up in one query on a worker thread."""
     cached = getattr(request.state, "econet_view", None)
     if cached is not None:
         return cached
@@ -55,15 +56,19 @@ def get_view(request: Request, creds: HTTPAuthorizationCredentials | None = Depe
     if creds is None:
         view = View.anonymous()
     else:
-        from econet.hub import accounts
-        engine = engine_of(request)
-        with engine.begin() as conn:
-            uid = accounts.token_user(conn, creds.credentials, touch=False)
-            if uid is None:
-                raise HTTPException(401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
-            view = View.for_user(conn, uid)
+        from starlette.concurrency import run_in_threadpool
+        p = await run_in_threadpool(_principal, request, creds.credentials)
+        if p is None:
+            raise HTTPException(401, "invalid, expired or revoked token", headers={"WWW-Authenticate": "Bearer"})
+        view = View.for_principal(p)
     request.state.econet_view = view
     return view
+
+
+def _principal(request: Request, token: str):
+    from econet.hub import accounts
+    with engine_of(request).connect() as conn:  # one query (token, user, roles); nothing written
+        return accounts.token_principal(conn, token)
 
 
 def rule(name: str) -> Depends:
@@ -71,7 +76,7 @@ def rule(name: str) -> Depends:
     if name not in RULES:
         raise ValueError(f"unknown access rule {name!r}")
 
-    def check(view: View = Depends(get_view)) -> View:
+    async def check(view: View = Depends(get_view)) -> View:  # no I/O: run on the event loop, not a thread
         from econet.hub.accounts import role_rank
         if name == "public":
             return view

@@ -255,3 +255,22 @@ def principal(conn: Connection, uid: int) -> Principal:
     roles = {r.organization_id: r.role for r in conn.execute(
         select(m.Membership.organization_id, m.Membership.role).where(m.Membership.user_id == uid))}
     return Principal(u.id, u.username, bool(u.is_admin), roles)
+
+
+def token_principal(conn: Connection, token: str) -> Principal | None:
+    """The caller behind a valid token (as `token_user` then `principal`), in one query: the API asks this on
+    every signed-in request."""
+    if not token or not token.startswith(TOKEN_PREFIX) or len(token) > 200:
+        return None
+    T, U, M = m.ApiToken, m.User, m.Membership
+    rows = conn.execute(select(T.expires_at, T.revoked_at, U.id, U.username, U.is_admin, U.active,
+                               M.organization_id, M.role)
+                        .join(U, U.id == T.user_id).join(M, M.user_id == U.id, isouter=True)
+                        .where(T.token_hash == _digest(token))).all()
+    if not rows:
+        return None
+    r = rows[0]
+    if r.revoked_at is not None or not r.active or (r.expires_at and r.expires_at <= m.utcnow()):
+        return None
+    return Principal(r.id, r.username, bool(r.is_admin),
+                     {x.organization_id: x.role for x in rows if x.organization_id is not None})

@@ -43,6 +43,9 @@ class ObservationFilter:
     border_distance_m: float = 10000.0
     year: int | None = None
     limit: int | None = None
+    after: int | None = None                       # keyset paging: only ids greater than this
+    dataset_ids: Sequence[int] | None = None       # datasets by id (resolved already; ANDed with `dataset`)
+    scope: Any = None                              # an SQL clause the caller's sharing view adds (ANDed)
     extra: dict = field(default_factory=dict)
 
 
@@ -101,25 +104,35 @@ def _polygon(f: ObservationFilter):
 
 def _where(conn: Connection, f: ObservationFilter) -> list:
     w = []
-    if f.taxon:
-        w.append(O.taxon_id.in_(taxon_ids(conn, f.taxon)))
+    tids = taxon_ids(conn, f.taxon) if f.taxon else None
     start, end = _time(f.start), _time(f.end, end=True)
     if f.year:
         start, end = dt.datetime(f.year, 1, 1), dt.datetime(f.year + 1, 1, 1)
-    if start:
-        w.append(O.time_utc >= start)
-    if end:
-        w.append(O.time_utc < end)
-    if f.country:
-        w.append(O.country_code == f.country.upper()[:2])
+    ds_ids = None
     if f.dataset:
         names = [f.dataset] if isinstance(f.dataset, str) else list(f.dataset)
-        ids = conn.execute(select(m.Dataset.id).where(m.Dataset.name.in_(names))).scalars().all()
-        if len(ids) != len(set(names)):
+        ds_ids = conn.execute(select(m.Dataset.id).where(m.Dataset.name.in_(names))).scalars().all()
+        if len(ds_ids) != len(set(names)):
             raise EconetError(f"unknown dataset in {names!r}", field="dataset")
-        w.append(O.dataset_id.in_(ids))
+    if f.dataset_ids is not None:
+        ds_ids = sorted(set(f.dataset_ids) & set(ds_ids)) if ds_ids is not None else list(f.dataset_ids)
+    col = _columns(conn, f, tids, start, end, ds_ids)
+    if tids is not None:
+        w.append(col["taxon_id"].in_(tids))
+    if start:
+        w.append(col["time_utc"] >= start)
+    if end:
+        w.append(col["time_utc"] < end)
+    if f.country:
+        w.append(col["country_code"] == f.country.upper()[:2])
+    if ds_ids is not None:
+        w.append(col["dataset_id"].in_(ds_ids))
     if f.individual:
         w.append(O.individual_key == f.individual)
+    if f.after is not None:
+        w.append(O.id > int(f.after))
+    if f.scope is not None:
+        w.append(f.scope)
     if f.bbox:
         west, south, east, north = map(float, f.bbox)
         if conn.dialect.name == "postgresql":  # && compares float4 boxes: the index step; lon/lat: exact
@@ -130,6 +143,62 @@ def _where(conn: Connection, f: ObservationFilter) -> list:
                 text(f"maxx >= {west!r} AND minx <= {east!r} AND maxy >= {south!r} AND miny <= {north!r}"))))
             w += [O.lon >= west, O.lon <= east, O.lat >= south, O.lat <= north]  # exact (R*Tree is float32)
     return w
+
+
+# --------------------------------------------------------------------------- plan choice for pages (SQLite)
+
+_INDEXED = {"taxon_id": O.taxon_id, "time_utc": O.time_utc, "country_code": O.country_code, "dataset_id": O.dataset_id}
+_UNINDEXED = {k: literal_column(f"+observations.{k}", type_=c.type) for k, c in _INDEXED.items()}
+_STATS: dict = {}
+
+
+def _stats(conn: Connection) -> dict:
+    """Row counts per taxon, country and dataset and the time span (cached per database until rows are added)."""
+    url = str(conn.engine.url)
+    top = conn.execute(select(func.max(O.id))).scalar()
+    hit = _STATS.get(url)
+    if hit is not None and hit["top"] == top:
+        return hit
+    st = {"top": top, "n": conn.execute(select(func.count()).select_from(O)).scalar_one()}
+    for key, c in (("taxon", O.taxon_id), ("country", O.country_code), ("dataset", O.dataset_id)):
+        st[key] = dict(conn.execute(select(c, func.count()).group_by(c)).all())
+    lo, hi = conn.execute(select(func.min(O.time_utc), func.max(O.time_utc))).one()
+    st["span"] = (lo, hi)
+    _STATS[url] = st
+    return st
+
+
+def _columns(conn: Connection, f: ObservationFilter, tids, start, end, ds_ids) -> dict:
+    """The columns the page's conditions are written on. SQLite has no statistics on value frequencies: for a
+    page (`limit`) whose filters match a large share of the rows (a common species in a year), walking the
+    table in id order and stopping after the page reads far fewer rows than collecting every match from an
+    index and sorting it. Then the conditions are written on `+column` (SQLite's way of saying "no index").
+    A single equality on an indexed column (ordered by id within the index) and spatial filters keep their
+    indexes; PostgreSQL plans from its own statistics."""
+    if (conn.dialect.name != "sqlite" or f.limit is None or f.individual or f.bbox or f.polygon is not None
+            or f.border):
+        return _INDEXED
+    equalities = (tids is not None and len(tids) == 1) + bool(f.country) + (ds_ids is not None and len(ds_ids) == 1)
+    ranged = bool(start or end) or (tids is not None and len(tids) > 1) or (ds_ids is not None and len(ds_ids) > 1)
+    if not ranged and equalities <= 1:
+        return _INDEXED  # the index yields rows in id order: the page stops after `limit` rows anyway
+    st = _stats(conn)
+    n = max(st["n"], 1)
+    share = 1.0
+    if tids is not None:
+        share *= sum(st["taxon"].get(t, 0) for t in tids) / n
+    if f.country:
+        share *= st["country"].get(f.country.upper()[:2], 0) / n
+    if ds_ids is not None:
+        share *= sum(st["dataset"].get(d, 0) for d in ds_ids) / n
+    lo, hi = st["span"]
+    if (start or end) and lo is not None and hi is not None and hi > lo:
+        a, b = max(start or lo, lo), min(end or hi, hi)
+        share *= max((b - a).total_seconds(), 0.0) / (hi - lo).total_seconds()
+    if share <= 0:
+        return _INDEXED
+    # rows read: id order ~ limit / share; index and sort ~ n * share
+    return _UNINDEXED if f.limit / share < n * share else _INDEXED
 
 
 #: R*Tree coordinates are 32-bit floats rounded outwards (about 1e-5 degree): boxes are queried by overlap

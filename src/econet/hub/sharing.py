@@ -77,7 +77,11 @@ class View:
     def for_user(cls, conn: Connection, user: int | str) -> "View":
         from econet.hub import accounts
         uid = accounts.user_id(conn, user) if isinstance(user, str) else user
-        p = accounts.principal(conn, uid)
+        return cls.for_principal(accounts.principal(conn, uid))
+
+    @classmethod
+    def for_principal(cls, p) -> "View":
+        """The view of an authenticated caller (econet.hub.accounts.Principal)."""
         return cls(kind="admin" if p.is_admin else "user", username=p.username, user_id=p.user_id,
                    orgs=tuple(sorted(p.roles.items())))
 
@@ -134,6 +138,13 @@ class Rules:
     site_localities: dict[str, str]             # normalized locality text -> category
     exact_names: dict[int, frozenset] = field(default_factory=dict)  # dataset id -> accepted names granted
     hidden: int = 0                             # datasets this view does not see
+    hidden_ids: frozenset = frozenset()         # their ids
+    sensitive_taxa: dict[int, str] = field(default_factory=dict)  # taxon id -> accepted name (sensitive ones)
+    scope: Any = None                           # the view as an SQL clause (see `scope_clause`), built once
+
+    def __post_init__(self):
+        if self.scope is None:
+            self.scope = scope_clause(self)
 
 
 def _visible(view: View, ds, owner_alliance: dict[int, bool], grants_ds: set[int]) -> bool:
@@ -160,6 +171,7 @@ def _strictest(a: str | None, b: str) -> str:
     return a if rank.index(a) <= rank.index(b) else b
 
 
+@lru_cache(maxsize=65536)
 def _norm_text(s: str | None) -> str:
     return " ".join((s or "").lower().split())
 
@@ -171,31 +183,41 @@ _SITE_LOCK = threading.Lock()
 def _sensitive_sites(conn: Connection, sens_ids: dict) -> tuple[dict, dict]:
     """Cells (1e-4 degree, with neighbours) and locality texts where a sensitive species was recorded.
 
-    Cached per database while neither the sensitive list nor the records change (the key holds the newest
-    import batch, the newest observation id and the list itself), so queries do not rescan every sensitive
-    record.
+    Cached per database and sensitive list. Records only get added between two calls in the usual case (the
+    newest id grew, the import batches too): then only the new records are scanned and merged in, so an
+    import does not make every server process rescan every sensitive record. Anything else (a record or
+    batch removed, another sensitive list, an accepted taxon review) rescans all.
     """
     from sqlalchemy import func
     Ob = m.Observation
-    key = (str(conn.engine.url), conn.execute(select(func.max(m.ImportBatch.id))).scalar(),
-           conn.execute(select(func.max(Ob.id))).scalar(),
-           tuple(sorted((t, tuple(sorted(v))) for t, v in sens_ids.items())))
-    hit = _SITE_CACHE.get(key[0])
+    url = str(conn.engine.url)
+    lists = tuple(sorted((t, tuple(sorted(v))) for t, v in sens_ids.items()))
+    R = m.TaxonReview
+    top, batches, reviews = conn.execute(select(
+        select(func.max(Ob.id)).scalar_subquery(), select(func.count()).select_from(m.ImportBatch).scalar_subquery(),
+        select(func.count()).select_from(R).where(R.status == "accepted").scalar_subquery())).one()
+    key = (lists, top, batches, reviews)  # an accepted review may move existing records to another taxon
+    hit = _SITE_CACHE.get(url)
     if hit is not None and hit[0] == key:
         return hit[1], hit[2]
     with _SITE_LOCK:  # one thread computes, the others wait for its result
-        hit = _SITE_CACHE.get(key[0])
+        hit = _SITE_CACHE.get(url)
         if hit is not None and hit[0] == key:
             return hit[1], hit[2]
-        return _compute_sites(conn, sens_ids, key)
+        grown = (hit is not None and hit[0][0] == lists and (hit[0][1] or 0) <= (top or 0)
+                 and hit[0][2] <= batches and hit[0][3] == reviews)
+        cells, localities = (dict(hit[1]), dict(hit[2])) if grown else ({}, {})
+        _add_sites(conn, sens_ids, cells, localities, after=hit[0][1] if grown else None)
+        _SITE_CACHE[url] = (key, cells, localities)
+        return cells, localities
 
 
-def _compute_sites(conn: Connection, sens_ids: dict, key) -> tuple[dict, dict]:
+def _add_sites(conn: Connection, sens_ids: dict, cells: dict, localities: dict, *, after: int | None) -> None:
     Ob = m.Observation
-    cells: dict[tuple[int, int], str] = {}
-    localities: dict[str, str] = {}
     q = (select(Ob.taxon_id, Ob.country_code, Ob.lon, Ob.lat, Ob.locality).where(Ob.taxon_id.in_(list(sens_ids)))
          .distinct())
+    if after is not None:
+        q = q.where(Ob.id > after)
     for r in conn.execute(q):
         cat = None
         for cc, c in sens_ids.get(r.taxon_id, ()):
@@ -213,8 +235,6 @@ def _compute_sites(conn: Connection, sens_ids: dict, key) -> tuple[dict, dict]:
         if r.locality and r.locality.strip():
             k = _norm_text(r.locality)
             localities[k] = _strictest(localities.get(k), site_cat)
-    _SITE_CACHE[key[0]] = (key, cells, localities)
-    return cells, localities
 
 
 _RULES_CACHE: dict = {}
@@ -309,8 +329,47 @@ def _load_rules(conn: Connection, view: View) -> Rules:
                 exact_names[d.id] = frozenset(all_names.values())
     # sites where a sensitive species was recorded (in any dataset: the place must not be given away)
     cells, localities = _sensitive_sites(conn, sens_ids) if sens_ids else ({}, {})
-    total = conn.execute(select(func.count()).select_from(D)).scalar_one()
-    return Rules(view, datasets, sensitive, cells, localities, exact_names, hidden=total - len(datasets))
+    all_ids = set(conn.execute(select(D.id)).scalars())
+    hidden_ids = frozenset(all_ids - {d.id for d in datasets.values()})
+    return Rules(view, datasets, sensitive, cells, localities, exact_names, hidden=len(hidden_ids),
+                 hidden_ids=hidden_ids, sensitive_taxa=names if sens_ids else {})
+
+
+def scope_clause(rules: Rules):
+    """The view as one SQL clause on observations: rows of hidden datasets and rows withheld from this view
+    (a `withheld` species in its country, in a dataset the caller does not see exactly) never leave the
+    database, so a page of n rows is one `LIMIT n` query. `apply_rules` still checks every row in Python."""
+    from sqlalchemy import func, not_, true
+    Ob = m.Observation
+    w = []
+    visible = sorted(d.id for d in rules.datasets.values())
+    if not visible:
+        return Ob.id.is_(None)  # nothing (ids are never NULL)
+    if rules.hidden_ids:  # the shorter list: NOT IN keeps the id-ordered scan, IN lets an index pick the rows
+        w.append(Ob.dataset_id.notin_(sorted(rules.hidden_ids)) if len(rules.hidden_ids) <= len(visible)
+                 else Ob.dataset_id.in_(visible))
+    # withheld (taxon, country) pairs per group of datasets seen the same way (grants differ per owner)
+    by_grant: dict[frozenset, list[int]] = {}
+    for d in rules.datasets.values():
+        if not d.exact:
+            by_grant.setdefault(rules.exact_names.get(d.id, frozenset()), []).append(d.id)
+    withheld: dict[str, set[int]] = {}
+    for tid, name in rules.sensitive_taxa.items():
+        for (n, cc), cat in rules.sensitive.items():
+            if n == name and cat == "withheld":
+                withheld.setdefault(cc, set()).add(tid)
+    if withheld and by_grant:
+        hide = []
+        for granted, ids in by_grant.items():
+            pairs = [and_(func.upper(Ob.country_code) == cc,
+                          Ob.taxon_id.in_(sorted(t for t in tids if rules.sensitive_taxa[t] not in granted)))
+                     for cc, tids in sorted(withheld.items())
+                     if any(rules.sensitive_taxa[t] not in granted for t in tids)]
+            if pairs:
+                hide.append(and_(Ob.dataset_id.in_(sorted(ids)), or_(*pairs)))
+        if hide:  # NULL taxon or country: never withheld (and NOT of NULL would drop the row)
+            w.append(or_(Ob.taxon_id.is_(None), Ob.country_code.is_(None), not_(or_(*hide))))
+    return and_(true(), *w) if w else None
 
 
 # --------------------------------------------------------------------------- generalization
@@ -320,8 +379,13 @@ def _band(lat: float) -> int:
     return 0 if a < 30 else 1 if a < 60 else 2 if a < 85 else 3
 
 
+_DIGITS = {step: max(0, round(-math.log10(step))) for step in (1.0, 0.1, 0.01, 0.001)}
+
+
 def _round_to(value: float, step: float) -> float:
-    digits = max(0, round(-math.log10(step)))
+    digits = _DIGITS.get(step)
+    if digits is None:
+        digits = max(0, round(-math.log10(step)))
     return round(round(value / step) * step, digits)
 
 
@@ -383,15 +447,17 @@ def _row_category(rules: Rules, d: DatasetAccess, row: dict) -> tuple[str | None
     return None, ""
 
 
-def apply_rules(rules: Rules, rows) -> Iterator[dict]:
-    """Filter and generalize rows (query.COLUMNS dicts) for the view the rules were loaded for."""
+def apply_rules(rules: Rules, rows, *, fresh: bool = False) -> Iterator[dict]:
+    """Filter and generalize rows (query.COLUMNS dicts) for the view the rules were loaded for.
+    `fresh`: the rows are the caller's own throw-away dicts (rows shown exactly are completed in place)."""
+    datasets = rules.datasets
     for row in rows:
-        d = rules.datasets.get(row["dataset"])
+        d = datasets.get(row["dataset"])
         if d is None:  # not visible: never reaches the caller
             continue
         cat, reason = _row_category(rules, d, row)
         if cat is None:
-            out = dict(row)
+            out = row if fresh else dict(row)
             out["coordinate_precision"] = None
             out["data_generalizations"] = None
             out["information_withheld"] = None
@@ -403,82 +469,52 @@ def apply_rules(rules: Rules, rows) -> Iterator[dict]:
 
 
 def _scoped(rules: Rules, f: ObservationFilter) -> ObservationFilter | None:
-    """The filter limited to the datasets the view may see (None: nothing to see)."""
-    visible = set(rules.datasets)
+    """The filter limited to what the view may see (None: nothing to see): the datasets asked for by id
+    (an unknown and a hidden dataset get the same message) and the view's SQL clause (`scope_clause`)."""
     if f.dataset:
         asked = [f.dataset] if isinstance(f.dataset, str) else list(f.dataset)
-        unknown = [a for a in asked if a not in visible]
+        unknown = [a for a in asked if a not in rules.datasets]
         if unknown:  # the same message whether the dataset is absent or hidden
             raise EconetError(f"unknown dataset {unknown[0]!r}", field="dataset")
-        names = asked
-    else:
-        if not visible:
-            return None
-        if not rules.hidden:  # every dataset is visible: no dataset clause (it would steer the query planner)
-            return replace(f)
-        names = sorted(visible)
-    return replace(f, dataset=names)
+        ids = sorted({rules.datasets[a].id for a in asked})
+        if f.dataset_ids is not None:
+            ids = sorted(set(ids) & set(f.dataset_ids))
+        f = replace(f, dataset=None, dataset_ids=ids)
+    elif not rules.datasets:
+        return None
+    if rules.scope is not None:
+        f = replace(f, scope=rules.scope if f.scope is None else and_(f.scope, rules.scope))
+    return f
 
 
 def view_rows(conn: Connection, view: View, f: ObservationFilter | None = None, *, rules: Rules | None = None,
               after: int | None = None) -> Iterator[dict]:
-    """The observations the filter selects, as the view may see them (VIEW_COLUMNS dicts, id order)."""
+    """The observations the filter selects, as the view may see them (VIEW_COLUMNS dicts, id order).
+
+    `after` (or `f.after`): keyset paging, only rows with a greater hub_id; a page (`f.limit`) then costs the
+    same wherever it starts. Hidden datasets and withheld rows are excluded in SQL, so a page is one query;
+    rows are still checked and generalized by `apply_rules`.
+    """
     f = f or ObservationFilter()
     rules = rules or load_rules(conn, view)
-    scoped = _scoped(rules, f)
+    scoped = _scoped(rules, f if after is None else replace(f, after=max(after, f.after or after)))
     if scoped is None:
         return
     limit = scoped.limit
     if limit is None:
-        rows = observation_rows(conn, scoped)
-        if after is not None:
-            rows = (r for r in rows if r["hub_id"] > after)
-        yield from apply_rules(rules, rows)
+        yield from apply_rules(rules, observation_rows(conn, scoped))
         return
-    if scoped.taxon and _all_withheld(conn, rules, scoped):
-        return
-    # a page: ask the query for a little more than the page (some rows may be withheld), more if needed
-    fetch, n, last = limit + limit // 2 + 16, 0, after
-    while True:
-        got = 0
-        for row in observation_rows(conn, replace(scoped, limit=fetch)):
-            got += 1
-            if last is not None and row["hub_id"] <= last:
-                continue
-            last = row["hub_id"]
-            for out in apply_rules(rules, (row,)):
-                yield out
-                n += 1
-                if n >= limit:
-                    return
-        if got < fetch:
+    n, last = 0, scoped.after
+    while n < limit:  # more than one query only when apply_rules drops a row the SQL clause let through
+        want = limit - n
+        page = list(observation_rows(conn, replace(scoped, after=last, limit=want)))
+        if page:
+            last = page[-1]["hub_id"]
+        for out in apply_rules(rules, page, fresh=True):
+            yield out
+            n += 1
+        if len(page) < want:
             return
-        fetch *= 4
-
-
-def _all_withheld(conn: Connection, rules: Rules, f: ObservationFilter) -> bool:
-    """True when every record of the filter's taxon in the visible datasets is withheld from this view
-    (answered from the index, so a query for a withheld species does not scan all its records)."""
-    from sqlalchemy import func
-    names = [f.dataset] if isinstance(f.dataset, str) else list(f.dataset or [])
-    ds = [rules.datasets[n] for n in names if n in rules.datasets]
-    if not ds or any(d.exact or d.exact_taxa for d in ds):
-        return False
-    tids = taxon_ids(conn, f.taxon)
-    id_names = dict(conn.execute(select(m.Taxon.id, m.Taxon.scientific_name).where(m.Taxon.id.in_(tids))).all())
-    Ob = m.Observation
-    for tid in tids:
-        withheld = sorted(cc for (n, cc), cat in rules.sensitive.items() if n == id_names.get(tid) and cat == "withheld")
-        if not withheld:
-            if conn.execute(select(Ob.id).where(Ob.taxon_id == tid, Ob.dataset_id.in_([d.id for d in ds])).limit(1)).first():
-                return False
-            continue
-        other = conn.execute(select(Ob.id).where(Ob.taxon_id == tid, Ob.dataset_id.in_([d.id for d in ds]),
-                                                 or_(Ob.country_code.is_(None), Ob.country_code.notin_(withheld)))
-                             .limit(1)).first()
-        if other is not None:
-            return False
-    return True
 
 
 def visible_datasets(conn: Connection, view: View) -> list[dict]:
@@ -695,22 +731,85 @@ def audit(conn: Connection, view: View, action: str, target: str, details: dict 
     With `rules` and `rows`, the datasets read and their owner organizations are recorded, so the owners'
     data managers can read who took their data.
     """
+    conn.execute(insert(m.AuditEntry).values(**_audit_entry(view, action, target, details, rules, rows)))
+
+
+def _audit_entry(view: View, action: str, target: str, details, rules, rows) -> dict:
     import json
     details = dict(details or {})
     if rules is not None and rows is not None:
         used = sorted({r["dataset"] for r in rows})
         details["datasets"] = used
         details["owners"] = sorted({rules.datasets[u].owner for u in used if u in rules.datasets})
-    conn.execute(insert(m.AuditEntry).values(
-        at=m.utcnow(), actor=view.username or "anonymous",
-        organization_id=next(iter(sorted(view.org_ids)), None), action=action, target=target[:2000],
-        details=json.loads(json.dumps({"view": view.describe(), **details}, default=str))))
+    return {"at": m.utcnow(), "actor": view.username or "anonymous",
+            "organization_id": next(iter(sorted(view.org_ids)), None), "action": action, "target": target[:2000],
+            "details": json.loads(json.dumps({"view": view.describe(), **details}, default=str))}
+
+
+class _AuditBuffer:
+    """Read entries of one engine, written together: at most `AUDIT_DELAY` s after the first or at once when
+    `AUDIT_BATCH` wait (one transaction for many API reads instead of one write per request)."""
+
+    def __init__(self, engine):
+        self.engine, self.rows, self.lock, self.timer = engine, [], threading.Lock(), None
+
+    def add(self, entry: dict) -> None:
+        with self.lock:
+            self.rows.append(entry)
+            full = len(self.rows) >= AUDIT_BATCH
+            if not full and self.timer is None:
+                self.timer = threading.Timer(AUDIT_DELAY, self.flush)
+                self.timer.daemon = True
+                self.timer.start()
+        if full:
+            self.flush()
+
+    def flush(self) -> None:
+        with self.lock:
+            rows, self.rows = self.rows, []
+            if self.timer is not None:
+                self.timer.cancel()
+                self.timer = None
+            if not rows:
+                return
+            try:
+                with self.engine.begin() as conn:
+                    conn.execute(insert(m.AuditEntry), rows)
+            except Exception:  # noqa: BLE001 - keep the entries for the next flush; say so in the server log
+                import logging
+                logging.getLogger("econet.audit").exception("audit entries not written yet (%d)", len(rows))
+                self.rows[:0] = rows
+
+
+AUDIT_DELAY, AUDIT_BATCH = 0.2, 200
+_AUDIT_BUFFERS: dict = {}
+
+
+def audit_soon(engine, view: View, action: str, target: str, details: dict | None = None, *,
+               rules: Rules | None = None, rows=None) -> None:
+    """`audit` for the API's reads: the entry (stamped now) is written within AUDIT_DELAY seconds, together
+    with the other reads of this process; `flush_audit` writes the waiting ones at once."""
+    buf = _AUDIT_BUFFERS.get(id(engine))
+    if buf is None:
+        buf = _AUDIT_BUFFERS.setdefault(id(engine), _AuditBuffer(engine))
+        if len(_AUDIT_BUFFERS) == 1:
+            import atexit
+            atexit.register(flush_audit)
+    buf.add(_audit_entry(view, action, target, details, rules, rows))
+
+
+def flush_audit(engine=None) -> None:
+    """Write the waiting read entries (of one engine, or all) now: before the log is read, and at exit."""
+    for key, buf in list(_AUDIT_BUFFERS.items()):
+        if engine is None or key == id(engine):
+            buf.flush()
 
 
 def read_audit(conn: Connection, view: View, *, limit: int = 1000, offset: int = 0) -> list[dict]:
     """Entries a data manager may read: hub admins all; data managers those by their organizations' members
     or about their organizations' data."""
     from econet.hub.accounts import role_rank
+    flush_audit(conn.engine)  # (seen by this read when its transaction has not begun yet)
     A = m.AuditEntry
     managed = set() if view.is_admin else {o for o, r in view.orgs if role_rank(r) >= role_rank("data_manager")}
     if not view.is_admin and not managed:
@@ -780,7 +879,8 @@ def export_view(conn: Connection, view: View, fmt: str, out, f: ObservationFilte
                 fh.write('{"type": "FeatureCollection", "features": [\n')
                 for i, r in enumerate(counted()):
                     fh.write((",\n" if i else "") + json.dumps(feature(r), default=str))
-                fh.write("\n]}\n")
+                # license and citation travel with the file (a foreign member, as in the API's pages)
+                fh.write('\n], "datasets": ' + json.dumps(dataset_terms(rules, used)) + "}\n")
         else:
             with zipfile.ZipFile(tmp, "w", zipfile.ZIP_DEFLATED) as z:
                 with z.open("occurrence.txt", "w") as raw:
@@ -795,11 +895,16 @@ def export_view(conn: Connection, view: View, fmt: str, out, f: ObservationFilte
                     fh.detach()
                 z.writestr("meta.xml", _meta_xml(list(DWC.values())))
                 z.writestr("citation.txt", citation_text(rules, used))
-    terms = [{"dataset": rules.datasets[d].name, "owner": rules.datasets[d].owner_name,
-              "license": rules.datasets[d].license, "citation": rules.datasets[d].citation} for d in sorted(used)]
+    terms = dataset_terms(rules, used)
     audit(conn, view, "export", f"{fmt}:{','.join(sorted(used)) or 'nothing'}", {"records": n, "out": str(out)},
           rules=rules, rows=[{"dataset": u} for u in used])
     return {"format": fmt, "files": [str(out)], "records": n, "view": view.describe(), "datasets": terms}
+
+
+def dataset_terms(rules: Rules, used) -> list[dict]:
+    """License and citation of each dataset used (by name)."""
+    return [{"dataset": rules.datasets[d].name, "owner": rules.datasets[d].owner_name,
+             "license": rules.datasets[d].license, "citation": rules.datasets[d].citation} for d in sorted(used)]
 
 
 def citation_text(rules: Rules, used) -> str:
@@ -823,9 +928,9 @@ def _meta_xml(terms: list[str]) -> str:
 
 def feature(row: dict) -> dict:
     """A view row as a GeoJSON Feature (no geometry when the location is withheld)."""
-    geom = ({"type": "Point", "coordinates": [row["lon"], row["lat"]]}
-            if row.get("lon") is not None and row.get("lat") is not None else None)
-    props = {k: v for k, v in row.items() if k not in ("lon", "lat")}
+    props = dict(row)
+    lon, lat = props.pop("lon", None), props.pop("lat", None)
+    geom = {"type": "Point", "coordinates": [lon, lat]} if lon is not None and lat is not None else None
     return {"type": "Feature", "id": row["hub_id"], "geometry": geom, "properties": props}
 
 

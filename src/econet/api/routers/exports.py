@@ -9,7 +9,8 @@ from fastapi import Depends, Query, Request
 from fastapi.responses import Response
 
 from econet.api.auth import get_view, router as make_router, rule
-from econet.api.routers._common import PREFIX, Filters, engine
+from econet.api.routers._common import PREFIX, Filters, download_headers, engine
+from econet.api.routers._common import ascii_header as _ascii  # noqa: F401 - used by standard_exports
 from econet.hub import sharing
 from econet.hub.sharing import View
 
@@ -28,10 +29,8 @@ def export_observations(request: Request, filters: Filters = Depends(),
         with eng.begin() as conn:
             result = sharing.export_view(conn, view, format, out, filters.filter)
         body = out.read_bytes()
-    lic = "; ".join(f"{d['dataset']}: {d['license'] or 'not stated'}" for d in result["datasets"])
-    cit = " | ".join(f"{d['citation'] or d['owner'] + ', ' + d['dataset']}" for d in result["datasets"])
     headers = {"Content-Disposition": f'attachment; filename="observations{SUFFIX[format]}"',
-               "X-Econet-License": _ascii(lic), "X-Econet-Citation": _ascii(cit), "X-Econet-View": view.kind,
+               **download_headers(result["datasets"]), "X-Econet-View": view.kind,
                "X-Econet-Records": str(result["records"])}
     return Response(body, media_type=MEDIA[format], headers=headers)
 
@@ -42,6 +41,3 @@ def export_terms(request: Request, view: View = Depends(get_view)):
     with engine(request).connect() as conn:
         return {"view": view.describe(), "datasets": sharing.visible_datasets(conn, view)}
 
-
-def _ascii(s: str) -> str:
-    return s.encode("ascii", "backslashreplace").decode()[:4000]
