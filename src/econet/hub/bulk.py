@@ -41,6 +41,10 @@ class StorageText(list):
     chunk); PostgreSQL's COPY reads the same text."""
 
 
+#: PostgreSQL loads from which `finish` refreshes the planner's statistics of the tables loaded
+ANALYZE_MIN = 10_000
+
+
 class BulkWriter:
     """Inserts of one import (one transaction on `conn`)."""
 
@@ -158,6 +162,11 @@ class BulkWriter:
                     cur.execute("SET LOCAL maintenance_work_mem = '512MB'")
                 for sql in deferred:
                     cur.execute(sql)
+        if not self.sqlite and sum(self.attempted.values()) >= ANALYZE_MIN:
+            # fresh statistics, else the planner takes a freshly loaded table for empty (pages of ~1 s)
+            with self.exclusive(), self._cursor() as cur:
+                for name in sorted(self.attempted):
+                    cur.execute(f'ANALYZE "{name}"')
 
     # ------------------------------------------------------------------ the writer thread
     def _work(self) -> None:
