@@ -1,5 +1,10 @@
 """Benchmark: 1,000,000 GPS fixes read from a Movebank CSV, cleaned and their border crossings computed.
 
+Part 2 (--scaling): memory as the input grows (0.25M, 0.5M, 1M fixes): the streamed pipeline (read in chunks,
+cleaned and crossed one animal at a time: `tracks.iter_individuals` + `tracks.crossings_streamed`, what
+`econet tracks crossings FILE.csv` runs) and the hub pipeline (`econet tracks import --db` streamed into
+SQLite, then crossings on the admin view one animal at a time) against the all-in-memory path (baseline).
+
 econet (vectorised sides, movingpandas speed filter only where a speed exceeds the limit) against a plain
 point-by-point loop (csv reader, one shapely point-in-polygon and one geodesic per fix) in the same run.
 Each side runs in its own process so its peak memory (max RSS) is its own. The loop runs on the first
@@ -65,6 +70,65 @@ def stage_econet(path: Path) -> dict:
             "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
+def stage_streamed(path: Path) -> dict:
+    from econet.analytics import tracks as tr
+    z, field, _ = zones()
+    t0 = time.perf_counter()
+    res = tr.crossings_streamed(tr.iter_individuals(path), z, field, tracks=True, tolerance_m=100, mcp_percent=None)
+    t1 = time.perf_counter()
+    return {"rows": res.meta["fixes"], "total_s": t1 - t0, "crossings": len(res.events),
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def stage_hub(path: Path) -> dict:
+    from econet.hub import tracking
+    from econet.hub.ingest import import_path
+    from econet.hub.sharing import View
+    z, field, _ = zones()
+    db = f"sqlite:///{path.with_suffix('.db')}"
+    t0 = time.perf_counter()
+    rep = import_path(db, path, dataset="bench", org="bench", fmt="movebank")
+    t1 = time.perf_counter()
+    import_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    from econet.hub.db import open_hub
+    with open_hub(db).begin() as conn:
+        res, _ = tracking.crossings_on_view(conn, View.admin(), zones=z, zone_field=field, audit=False)
+    t2 = time.perf_counter()
+    return {"rows": rep["rows_read"], "import_s": t1 - t0, "crossings_s": t2 - t1, "total_s": t2 - t0,
+            "crossings": len(res.events), "import_rss_mb": import_rss,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def scaling(sizes: list[int], record: bool) -> None:
+    rows = []
+    for n in sizes:
+        with tempfile.TemporaryDirectory() as tmp:
+            csv_path = Path(tmp) / "events.csv"
+            make_data(csv_path, n)
+            for stage in ("econet", "streamed", "hub"):
+                p = subprocess.run([sys.executable, __file__, "--stage", stage, "--csv", str(csv_path)],
+                                   capture_output=True, text=True, check=True)
+                r = json.loads(p.stdout.strip().splitlines()[-1])
+                rows.append((n, stage, r))
+                print(n, stage, r, file=sys.stderr, flush=True)
+    names = {"econet": "all in memory (baseline)", "streamed": "streamed file pipeline", "hub": "hub: import + crossings"}
+    lines = [f"## tracks: memory as the input grows ({time.strftime('%Y-%m-%d')})", "",
+             f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores shared with other "
+             f"helpers' jobs (load average {os.getloadavg()[0]:.1f} at the end), Python {platform.python_version()}. "
+             "Each row is its own process (peak RSS = ru_maxrss).", "",
+             "| fixes | pipeline | time (s) | rows/s | crossings | peak RSS (MB) |", "|---|---|---|---|---|---|"]
+    for n, stage, r in rows:
+        extra = (f" (import {r['import_s']:.0f} s, peak {r['import_rss_mb']:.0f} MB by its end)"
+                 if "import_s" in r else "")
+        lines.append(f"| {r['rows']:,} | {names[stage]}{extra} | {r['total_s']:.1f} | {r['rows'] / r['total_s']:,.0f} "
+                     f"| {r['crossings']:,} | {r['peak_rss_mb']:.0f} |")
+    text = "\n".join(lines) + "\n"
+    print(text)
+    if record:
+        with open(REPO / "benchmarks/RESULTS.md", "a") as fh:
+            fh.write("\n" + text)
+
+
 def stage_loop(path: Path, limit: int) -> dict:
     """The obvious implementation: one row at a time (duplicates, speed, side, crossing placed on the outline)."""
     import csv
@@ -128,11 +192,16 @@ def main() -> None:
     ap.add_argument("--fixes", type=int, default=1_000_000)
     ap.add_argument("--loop-rows", type=int, default=50_000)
     ap.add_argument("--record", action="store_true", help="append the result to benchmarks/RESULTS.md")
-    ap.add_argument("--stage", choices=["econet", "loop"])
+    ap.add_argument("--stage", choices=["econet", "loop", "streamed", "hub"])
+    ap.add_argument("--scaling", default=None, help="comma-separated sizes, e.g. 250000,500000,1000000")
     ap.add_argument("--csv")
     a = ap.parse_args()
+    if a.scaling:
+        scaling([int(v) for v in a.scaling.split(",")], a.record)
+        return
     if a.stage:
-        out = stage_econet(Path(a.csv)) if a.stage == "econet" else stage_loop(Path(a.csv), a.loop_rows)
+        out = {"econet": lambda p: stage_econet(p), "streamed": stage_streamed, "hub": stage_hub,
+               "loop": lambda p: stage_loop(p, a.loop_rows)}[a.stage](Path(a.csv))
         print(json.dumps(out))
         return
     with tempfile.TemporaryDirectory() as tmp:

@@ -34,12 +34,9 @@ def movebank(tmp_path):
     mb.loc[[10, 20], "individual-local-identifier"] = "PAR0001"
     path = tmp_path / "events.csv"
     mb.to_csv(path, index=False)
-    ref = pd.DataFrame({"animal-id": ["PAR0001", "PAR0002", "PAR0003", "PAR0004"],
-                        "tag-id": ["TPAR0001", "TPAR0002", "TPAR0003", "TPAR0004"],
-                        "animal-taxon": "Panthera pardus orientalis",
-                        "deploy-on-date": ["2015-01-01 00:00:00.000", "2015-01-03 00:00:00.000",
-                                           "2015-01-01 00:00:00.000", "2015-01-01 00:00:00.000"],
-                        "deploy-off-date": ["", "", "2015-02-01 00:00:00.000", ""]})
+    ref = tracksim.to_movebank_reference(["PAR0001", "PAR0002", "PAR0003", "PAR0004"], "Panthera pardus orientalis",
+                                         ["2015-01-01", "2015-01-03", "2015-01-01", "2015-01-01"],
+                                         ["", "", "2015-02-01", ""])
     rpath = tmp_path / "reference.csv"
     ref.to_csv(rpath, index=False)
     return path, rpath, f, truth

@@ -82,15 +82,8 @@ def _to_time(s: pd.Series, source, field) -> pd.Series:
 
 
 # ---------------------------------------------------------------------------------------------- reading
-def read_movebank(path: str | Path, *, species: str | None = None,
-                  sensor: str | None = "gps") -> pd.DataFrame:
-    """Movebank event CSV -> fix table (individual, species, timestamp, lon, lat, tag, sensor, ...).
-
-    Rows without a location stay in the table (flagged later by `clean`). `sensor` keeps only that
-    sensor-type (Movebank exports mix GPS with accelerometer rows); None keeps all. `species` fills
-    the species when the export has no taxon column.
-    """
-    path = Path(path)
+def _movebank_columns(path: Path) -> tuple[list[str], dict]:
+    """The Movebank columns econet reads from this file and their dtypes (checks the required ones)."""
     if not path.exists():
         raise EconetError("file not found", path=path)
     try:
@@ -108,8 +101,11 @@ def read_movebank(path: str | Path, *, species: str | None = None,
            "individual-local-identifier", "manually-marked-outlier", "algorithm-marked-outlier"}
     dtypes = {c: ("category" if c in cat else "string") for c in cols
               if c not in ("location-long", "location-lat", "timestamp")}
-    df = pd.read_csv(path, usecols=cols, dtype=dtypes | {"location-long": "float64", "location-lat": "float64"},
-                     na_values=[""], keep_default_na=True)
+    return cols, dtypes | {"location-long": "float64", "location-lat": "float64"}
+
+
+def _movebank_frame(df: pd.DataFrame, path: Path, species: str | None, sensor: str | None) -> pd.DataFrame:
+    """Raw Movebank rows -> econet's fix columns (index = 0-based data row of the file)."""
     df = df.rename(columns=MOVEBANK_EVENT)
     if "event_id" in df.columns:
         try:
@@ -119,7 +115,12 @@ def read_movebank(path: str | Path, *, species: str | None = None,
     if "sensor" in df.columns and sensor:
         wanted = df["sensor"].map(lambda c: str(c).lower() == sensor.lower(), na_action="ignore")
         df = df[wanted.astype("boolean").fillna(True).to_numpy(dtype=bool)]
-    df["timestamp"] = _to_time(df["timestamp"], path, "timestamp")
+    try:
+        df["timestamp"] = _to_time(df["timestamp"], path, "timestamp")
+    except EconetError as exc:
+        if exc.row is not None:  # the row within the chunk -> the row of the file
+            exc.row = int(df.index[exc.row - 2]) + 2
+        raise
     if "species" not in df.columns:
         df["species"] = species or "unknown"
     df["species"] = _fill_cat(df["species"], species or "unknown")
@@ -130,8 +131,23 @@ def read_movebank(path: str | Path, *, species: str | None = None,
         i = int(np.flatnonzero(badxy.to_numpy())[0])
         raise EconetError("location out of range for lon/lat", path=path, row=int(df.index[i]) + 2,
                           field="location-long")
-    df = df.sort_values(["individual", "timestamp"], kind="stable").reset_index(drop=True)
     return df
+
+
+def read_movebank(path: str | Path, *, species: str | None = None,
+                  sensor: str | None = "gps") -> pd.DataFrame:
+    """Movebank event CSV -> fix table (individual, species, timestamp, lon, lat, tag, sensor, ...).
+
+    Rows without a location stay in the table (flagged later by `clean`). `sensor` keeps only that
+    sensor-type (Movebank exports mix GPS with accelerometer rows); None keeps all. `species` fills
+    the species when the export has no taxon column. All in memory: `iter_movebank` and
+    `iter_individuals` read large files in chunks.
+    """
+    path = Path(path)
+    cols, dtypes = _movebank_columns(path)
+    df = pd.read_csv(path, usecols=cols, dtype=dtypes, na_values=[""], keep_default_na=True)
+    df = _movebank_frame(df, path, species, sensor)
+    return df.sort_values(["individual", "timestamp"], kind="stable").reset_index(drop=True)
 
 
 def _fill_cat(s: pd.Series, value: str) -> pd.Series:
@@ -230,16 +246,10 @@ def _speed_outliers(d: pd.DataFrame, v_max_kmh: float, window: int = 25) -> np.n
     return np.array(removed)
 
 
-def clean(fixes: pd.DataFrame, reference: pd.DataFrame | None = None, *,
-          max_speed_kmh: float | Mapping[str, float] | None = None,
-          progress: Callable = no_progress) -> pd.DataFrame:
-    """Flag fixes that should not be analysed; every row is kept, with `flag` naming why ('' = good).
-
-    In order: no location; marked outlier in Movebank (visible = false or manually/algorithm-marked);
-    outside the deployment window of the reference data (deploy-on/off dates, matched by animal and
-    tag); duplicates (same individual and time: the first is kept); impossible speed (movingpandas
-    OutlierCleaner with the species' limit from `max_speed_kmh` or MAX_SPEED_KMH).
-    """
+def row_flags(fixes: pd.DataFrame, reference: pd.DataFrame | None = None) -> tuple[pd.DataFrame, pd.Series]:
+    """The flags one row decides alone, in order: no location; marked outlier in Movebank (visible = false or
+    manually/algorithm-marked); outside the deployment window of the reference data (deploy-on/off dates,
+    matched by animal and tag). Returns (fixes with species filled from the reference, flag per row)."""
     f = fixes.copy()
     flag = pd.Series("", index=f.index, dtype=object)
 
@@ -260,8 +270,13 @@ def clean(fixes: pd.DataFrame, reference: pd.DataFrame | None = None, *,
         keys = [k for k in ("individual", "tag") if k in ref.columns and ref[k].notna().any()]
         if not keys:
             raise EconetError("reference data name neither animals nor tags", field="animal-id")
-        merged = f[keys + ["timestamp"]].reset_index().merge(
-            ref[keys + ["deploy_on", "deploy_off"]], on=keys, how="left")
+        left = f[keys + ["timestamp"]].reset_index()
+        for k in keys:  # categorical labels of a chunk and strings of the reference: join on text
+            left[k] = left[k].astype("string")
+        right = ref[keys + ["deploy_on", "deploy_off"]].copy()
+        for k in keys:
+            right[k] = right[k].astype("string")
+        merged = left.merge(right, on=keys, how="left")
         inside = ((merged["deploy_on"].isna() | (merged["timestamp"] >= merged["deploy_on"]))
                   & (merged["deploy_off"].isna() | (merged["timestamp"] <= merged["deploy_off"])))
         known = merged["deploy_on"].notna() | merged["deploy_off"].notna()
@@ -269,24 +284,175 @@ def clean(fixes: pd.DataFrame, reference: pd.DataFrame | None = None, *,
         mark(~ok.reindex(f.index, fill_value=True), "outside_deployment")
         if "species" in ref.columns:
             f["species"] = f["species"].astype("string")
-            sp = f[["individual"]].merge(ref[["individual", "species"]].dropna().drop_duplicates("individual"),
-                                         on="individual", how="left")["species"].to_numpy()
+            sp = f[["individual"]].astype("string").merge(
+                ref[["individual", "species"]].dropna().drop_duplicates("individual").astype("string"),
+                on="individual", how="left")["species"].to_numpy()
             unknown = f["species"].isna() | (f["species"] == "unknown")
             f.loc[unknown, "species"] = pd.Series(sp, index=f.index)[unknown]
+    return f, flag
+
+
+def sequence_flags(d: pd.DataFrame, flag: pd.Series, max_speed_kmh=None) -> pd.Series:
+    """The flags that need an individual's whole sequence, on the rows `flag` left good: duplicates (same
+    individual and time: the first is kept), then impossible speed (movingpandas OutlierCleaner with the
+    species' limit from `max_speed_kmh` or MAX_SPEED_KMH). `d` holds one individual sorted by time."""
+    flag = flag.copy()
     usable = flag == ""
-    dup = f[usable].duplicated(["individual", "timestamp"], keep="first")
-    mark(dup.reindex(f.index, fill_value=False), "duplicate")
-    usable = flag == ""
-    groups = list(f[usable].groupby("individual", sort=False))
-    for i, (ind, d) in enumerate(groups):
-        v = _speed_limit(str(d["species"].iloc[0]), max_speed_kmh)
-        out = _speed_outliers(d, v)
+    dup = d[usable].duplicated(["individual", "timestamp"], keep="first")
+    flag[dup[dup].index] = "duplicate"
+    good = d[flag == ""]
+    if len(good):
+        out = _speed_outliers(good, _speed_limit(str(good["species"].iloc[0]), max_speed_kmh))
         if len(out):
             flag.loc[out] = "speed"
-        progress(i + 1, len(groups), "speed filter")
+    return flag
+
+
+def _finish(f: pd.DataFrame, flag: pd.Series) -> pd.DataFrame:
     f["flag"] = pd.Categorical(flag, categories=("",) + FLAGS)
     f["keep"] = (flag == "").to_numpy()
     return f
+
+
+def clean(fixes: pd.DataFrame, reference: pd.DataFrame | None = None, *,
+          max_speed_kmh: float | Mapping[str, float] | None = None,
+          progress: Callable = no_progress) -> pd.DataFrame:
+    """Flag fixes that should not be analysed; every row is kept, with `flag` naming why ('' = good).
+
+    `row_flags` (no location, marked outlier, outside deployment), then per individual `sequence_flags`
+    (duplicates, impossible speed).
+    """
+    f, flag = row_flags(fixes, reference)
+    groups = list(f.groupby("individual", sort=False, observed=True).groups.items())
+    for i, (ind, idx) in enumerate(groups):
+        flag.loc[idx] = sequence_flags(f.loc[idx], flag.loc[idx], max_speed_kmh)
+        progress(i + 1, len(groups), "speed filter")
+    return _finish(f, flag)
+
+
+# ------------------------------------------------------------------------------------------- streaming
+def iter_movebank(path: str | Path, *, species: str | None = None, sensor: str | None = "gps",
+                  chunksize: int = 100_000):
+    """A Movebank event CSV in chunks of `chunksize` rows (each as `read_movebank` returns it, unsorted)."""
+    path = Path(path)
+    cols, dtypes = _movebank_columns(path)
+    offset = 0
+    reader = pd.read_csv(path, usecols=cols, dtype=dtypes, na_values=[""], keep_default_na=True, chunksize=chunksize)
+    for chunk in reader:
+        n = len(chunk)
+        chunk.index = pd.RangeIndex(offset, offset + n)
+        yield _movebank_frame(chunk, path, species, sensor)
+        offset += n
+
+
+def iter_individuals(path: str | Path, reference: pd.DataFrame | None = None, *, species: str | None = None,
+                     max_speed_kmh=None, chunksize: int = 100_000, progress: Callable = no_progress):
+    """Cleaned fixes of a Movebank CSV, one individual at a time (sorted by time, every fix with its flag).
+
+    Memory stays flat as the file grows: the file is read in chunks whose rows are parked per individual in
+    a temporary folder, and each individual is then cleaned on its own (`clean` gives the same flags).
+    """
+    import pickle
+    import tempfile
+
+    with tempfile.TemporaryDirectory(prefix="econet-tracks-") as tmp:
+        files: dict[str, Path] = {}
+        n = 0
+        for chunk in iter_movebank(path, species=species, chunksize=chunksize):
+            chunk, flag = row_flags(chunk, reference)
+            chunk["_flag"] = flag.to_numpy()
+            chunk["_row"] = chunk.index.to_numpy()
+            for ind, d in chunk.groupby("individual", sort=False, observed=True):
+                p = files.setdefault(str(ind), Path(tmp) / f"{len(files)}.pkl")
+                with open(p, "ab") as fh:
+                    pickle.dump(d, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            n += len(chunk)
+            progress(n, None, "reading")
+        for i, (ind, p) in enumerate(files.items()):
+            parts = []
+            with open(p, "rb") as fh:
+                while True:
+                    try:
+                        parts.append(pickle.load(fh))
+                    except EOFError:
+                        break
+            p.unlink()
+            d = pd.concat(parts).sort_values(["timestamp", "_row"], kind="stable")
+            d.index = d.pop("_row").to_numpy()
+            flag = pd.Series(d.pop("_flag").to_numpy(), index=d.index, dtype=object)
+            d["species"] = d["species"].astype("string")
+            d["individual"] = d["individual"].astype("string")
+            yield _finish(d, sequence_flags(d, flag, max_speed_kmh))
+            progress(i + 1, len(files), "cleaning")
+
+
+def crossings_streamed(frames, zones, field: str, *, batch_fixes: int = 200_000, keep_fixes: int = 50_000,
+                       progress: Callable = no_progress, **kw):
+    """`crossings.crossings` over individuals that arrive one (or a few) at a time, in batches of about
+    `batch_fixes` fixes: the per-individual tables are concatenated and the per-species ones recomputed, so
+    the result equals one run on all fixes while memory holds one batch. The result's `fixes` keeps at most
+    `keep_fixes` fixes (evenly thinned beyond that; `meta['fixes_thinned']` says so)."""
+    from econet.analytics import crossings as cx
+
+    parts: dict[str, list] = {"events": [], "individuals": [], "tbm": [], "mcps": [], "fixes": []}
+    labels: list[str] = []
+    meta: dict = {}
+    buf: list[pd.DataFrame] = []
+    held = 0
+    seen = 0
+
+    stride = 1
+    n_batches = 0
+
+    def run(batch):
+        nonlocal meta, stride, n_batches
+        res = cx.crossings(pd.concat(batch, ignore_index=True), zones, field, **kw)
+        n_batches += 1
+        parts["events"].append(res.events)
+        parts["individuals"].append(res.individuals)
+        parts["tbm"].append(res.time_by_month)
+        if res.mcps is not None:
+            parts["mcps"].append(res.mcps)
+        parts["fixes"].append(res.fixes.iloc[::stride])
+        if sum(len(p) for p in parts["fixes"]) > 2 * keep_fixes:  # keep an even sample of bounded size
+            parts["fixes"] = [pd.concat(parts["fixes"], ignore_index=True).iloc[::2]]
+            stride *= 2
+        labels.extend(lb for lb in res.zones.labels if lb not in labels)
+        meta = res.meta
+
+    for d in frames:
+        d = kept(d) if "keep" in d.columns else d
+        if d.empty:
+            continue
+        buf.append(d[[c for c in ("individual", "species", "timestamp", "lon", "lat") if c in d.columns]])
+        held += len(d)
+        seen += len(d)
+        if held >= batch_fixes:
+            run(buf)
+            buf, held = [], 0
+            progress(seen, None, "crossings")
+    if buf:
+        run(buf)
+    if not n_batches:
+        raise EconetError("no detections or fixes to analyse")
+    events = pd.concat(parts["events"], ignore_index=True)
+    individuals = pd.concat(parts["individuals"], ignore_index=True)
+    for lb in labels:
+        c = f"n_{lb}"
+        individuals[c] = individuals[c].fillna(0).astype(int) if c in individuals.columns else 0
+    fixes = pd.concat(parts["fixes"], ignore_index=True)
+    thinned = stride > 1 or len(fixes) > keep_fixes
+    if len(fixes) > keep_fixes:
+        fixes = fixes.iloc[np.linspace(0, len(fixes) - 1, keep_fixes).astype(int)].reset_index(drop=True)
+    mcps = None
+    if parts["mcps"]:
+        import geopandas as gpd
+        mcps = gpd.GeoDataFrame(pd.concat(parts["mcps"], ignore_index=True), crs=parts["mcps"][0].crs)
+    z = cx.prepare_zones(zones, field, cx.metric_crs_for(fixes["lon"].to_numpy(float), fixes["lat"].to_numpy(float)),
+                         region_lonlat=cx.lonlat_bounds(fixes["lon"].to_numpy(float), fixes["lat"].to_numpy(float)))
+    return cx.CrossingResult(fixes, events, individuals, cx._summary_table(individuals, labels), cx._totals_table(events),
+                             pd.concat(parts["tbm"], ignore_index=True), mcps, z,
+                             meta | {"fixes": seen, "fixes_thinned": thinned, "batches": n_batches})
 
 
 def cleaning_report(cleaned: pd.DataFrame) -> pd.DataFrame:

@@ -86,3 +86,15 @@ def to_movebank(fixes: pd.DataFrame) -> pd.DataFrame:
         "individual-local-identifier": fixes["individual"],
         "study-name": "econet simulated collars",
     })
+
+
+def to_movebank_reference(individuals, species: str, deploy_on, deploy_off) -> pd.DataFrame:
+    """A Movebank reference data table: one deployment per animal (tag 'T' + animal id), windows given as
+    'YYYY-MM-DD' strings ('' = open)."""
+    ind = [str(i) for i in individuals]
+
+    def stamp(v):
+        return f"{v} 00:00:00.000" if v else ""
+    return pd.DataFrame({"animal-id": ind, "tag-id": ["T" + i for i in ind], "animal-taxon": species,
+                         "deploy-on-date": [stamp(v) for v in deploy_on],
+                         "deploy-off-date": [stamp(v) for v in deploy_off]})

@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
+from econet.cli.tracks import AsUser, Token
 
 group = typer.Typer(help="Glaciers: mass balance, front and area change, trends, volume and water equivalent.",
                     no_args_is_help=True)
@@ -44,10 +45,14 @@ def trends(source: Annotated[Optional[Path], typer.Argument(help="WGMS data: OGG
            basins: Annotated[Optional[Path], typer.Option(help="CSV wgms_id,basin; default: group by country.")] = None,
            min_years: Annotated[int, typer.Option(help="Leave out glaciers with fewer annual balances.")] = 5,
            confidence: Annotated[float, typer.Option(help="Confidence level of the slope intervals.")] = 0.95,
+           db: Annotated[Optional[str], typer.Option("--db", help="Hub database URL: use the glacier observations "
+                                                     "stored in the hub (with --as, as that user may see them).")] = None,
+           as_user: AsUser = None, token: Token = None,
+           dataset: Annotated[Optional[str], typer.Option("--dataset", help="Hub: dataset name.")] = None,
            fmt: Format = OutputFormat.table, quiet: Quiet = False, debug: Debug = False) -> None:
     """Cumulative mass balance per glacier and basin, trends of the annual balance (least squares and
     Theil-Sen with confidence intervals, Mann-Kendall), front-variation and area/length changes; writes
-    CSV tables and PNG plots."""
+    CSV tables and PNG plots. From WGMS files, or from the hub (--db, --as) on what that user may see."""
     apply(quiet, debug)
     from econet.analytics import glaciers as gl
     from econet.atomic import OutputSet
@@ -56,7 +61,12 @@ def trends(source: Annotated[Optional[Path], typer.Argument(help="WGMS data: OGG
 
     if not 0 < confidence < 1:
         raise EconetError("confidence must be between 0 and 1", field="confidence")
-    data = gl.read_wgms(source, ids=glacier or None)
+    if db or as_user or token:
+        if source is not None:
+            raise EconetError("give WGMS files or --db, not both", field="db")
+        data = _hub_data(db, as_user, token, glacier, dataset)
+    else:
+        data = gl.read_wgms(source, ids=glacier or None)
     mb = data["mass_balance"]
     if not mb.empty:
         n = mb.dropna(subset=["annual_mb"]).groupby("wgms_id").size()
@@ -93,6 +103,33 @@ def trends(source: Annotated[Optional[Path], typer.Argument(help="WGMS data: OGG
         cols = ["wgms_id", "name", "first_year", "last_year", "n_years", "cumulative_mwe", "mean_annual_mwe",
                 "ols_slope_mwe_per_yr", "ts_slope_mwe_per_yr", "ts_ci_low_mwe_per_yr", "ts_ci_high_mwe_per_yr", "mk_p"]
         emit(_clean(summary[cols].to_dict("records")), fmt, title="Glacier-wide mass balance (m w.e.)")
+
+
+def _hub_data(db, as_user, token, glacier, dataset) -> dict:
+    """The hub's glacier-wide series in read_wgms' layout, from the datasets the view may see."""
+    import pandas as pd
+
+    from econet.cli.tracks import hub_view, say_view
+    from econet.hub import monitoring
+    from econet.hub.sharing import audit, load_rules
+    engine, view = hub_view(db, as_user, token)
+    with engine.begin() as conn:
+        rules = load_rules(conn, view)
+        obs = pd.concat([monitoring.glacier_observations(conn, view, glacier=g, dataset=dataset, rules=rules)
+                         for g in (glacier or [None])], ignore_index=True)
+        datasets = sorted(obs["dataset"].unique().tolist())
+        audit(conn, view, "analysis", "glaciers:cli", {"records": len(obs)}, rules=rules,
+              rows=[{"dataset": d} for d in datasets])
+    say_view({"view": view.describe(), "records": len(obs), "datasets": datasets})
+    fv = obs[obs["variable"] == "front_variation"].rename(columns={"value": "front_variation_m"})
+    st = obs[obs["variable"].isin(["length"])].pivot_table(index=["wgms_id", "name", "country", "year"],
+                                                            columns="variable", values="value").reset_index() \
+        if (obs["variable"] == "length").any() else pd.DataFrame()
+    if len(st):
+        st = st.rename(columns={"length": "length_km"})
+    return {"mass_balance": monitoring.mass_balance_table(obs), "front_variation": fv[["wgms_id", "name", "country",
+                                                                                      "year", "front_variation_m"]]
+            if len(fv) else pd.DataFrame(), "state": st, "glaciers": pd.DataFrame()}
 
 
 @group.command("outlines")

@@ -8,6 +8,7 @@ from typing import Annotated, List, Optional
 import typer
 
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
+from econet.cli.tracks import AsUser, DbOpt, Token
 
 group = typer.Typer(help="Ring recoveries: movements with distance, direction, elapsed time; flyway network.",
                     no_args_is_help=True)
@@ -30,8 +31,28 @@ def _load(files: list[Path], mapping: Optional[Path], date_format: Optional[str]
     return pd.concat(parts, ignore_index=True)
 
 
-Files = Annotated[List[Path], typer.Argument(help="EURING files (2000, 2000+, 2020; .txt/.psv) and/or national "
-                                                   "CSV files (.csv, columns mapped with --mapping).")]
+Files = Annotated[Optional[List[Path]], typer.Argument(help="EURING files (2000, 2000+, 2020; .txt/.psv) and/or "
+                                                             "national CSV files (.csv, columns mapped with "
+                                                             "--mapping). Omit them to use the hub's ring "
+                                                             "encounters (--db, --as).")]
+HubDataset = Annotated[Optional[str], typer.Option("--dataset", help="Hub: dataset name.")]
+HubTaxon = Annotated[Optional[str], typer.Option("--taxon", help="Hub: scientific name.")]
+
+
+def _encounters(files, mapping, date_format, db, as_user, token, dataset, taxon):
+    """Encounters from files, or from the hub on a user's view (generalized places where the rules say so)."""
+    if files:
+        return _load(files, mapping, date_format)
+    from econet.cli.tracks import hub_view, say_view
+    from econet.hub import monitoring
+    from econet.hub.sharing import audit, load_rules
+    engine, view = hub_view(db, as_user, token)
+    with engine.begin() as conn:
+        rules = load_rules(conn, view)
+        enc, rows = monitoring.encounters_frame(conn, view, dataset=dataset, taxon=taxon, rules=rules)
+        audit(conn, view, "analysis", "rings:cli", {"records": len(rows)}, rules=rules, rows=rows)
+    say_view(monitoring._report(view, rows, rules))
+    return enc
 Mapping_ = Annotated[Optional[Path], typer.Option("--mapping", help="YAML/JSON mapping econet column -> CSV column "
                                                                     "(ring_id, species, date, lat, lon, ...).")]
 DateFormat = Annotated[Optional[str], typer.Option(help="strftime format of CSV dates (default: ISO).")]
@@ -39,8 +60,10 @@ Mode = Annotated[str, typer.Option(help="'ringing' (from ringing to each recover
 
 
 @group.command("link")
-def link(files: Files, out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Movements CSV.")] = None,
+def link(files: Files = None, out: Annotated[Optional[Path], typer.Option("--out", "-o", help="Movements CSV.")] = None,
          mapping: Mapping_ = None, date_format: DateFormat = None, mode: Mode = "ringing",
+         db: DbOpt = None, as_user: AsUser = None, token: Token = None, dataset: HubDataset = None,
+         taxon: HubTaxon = None,
          fmt: Format = OutputFormat.table, quiet: Quiet = False, debug: Debug = False) -> None:
     """Link encounters of the same ring: ellipsoidal distance (km), initial azimuth and rhumb direction
     (degrees), elapsed days, checked against EURING fields 31-33 where present."""
@@ -51,7 +74,7 @@ def link(files: Files, out: Annotated[Optional[Path], typer.Option("--out", "-o"
     from econet.atomic import atomic_path
     from econet.cli.console import emit, say
 
-    enc = _load(files, mapping, date_format)
+    enc = _encounters(files, mapping, date_format, db, as_user, token, dataset, taxon)
     mv = rings.link_encounters(enc, mode=mode)
     if out is not None:
         with atomic_path(out) as tmp:
@@ -70,13 +93,15 @@ def link(files: Files, out: Annotated[Optional[Path], typer.Option("--out", "-o"
 
 
 @group.command("network")
-def network(files: Files, out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("flyway-network"),
+def network(files: Files = None, out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("flyway-network"),
             cell: Annotated[float, typer.Option(help="Grid cell size in degrees for nodes (when encounters have "
                                                      "no site_id).")] = 1.0,
             countries: Annotated[Optional[Path], typer.Option(help="Country polygons to assign countries "
                                                               "(else the EURING place-code country).")] = None,
             country_column: Annotated[str, typer.Option(help="Country code column of --countries.")] = "iso_a2",
             mapping: Mapping_ = None, date_format: DateFormat = None, mode: Mode = "ringing",
+            db: DbOpt = None, as_user: AsUser = None, token: Token = None, dataset: HubDataset = None,
+            taxon: HubTaxon = None,
             fmt: Format = OutputFormat.table, quiet: Quiet = False, debug: Debug = False) -> None:
     """Flyway network: nodes (sites or grid cells), edges (movements per species and season), flows between
     countries; writes network.gpkg (layers nodes, edges, movements), movements.csv, country_flows.csv and
@@ -90,7 +115,7 @@ def network(files: Files, out: Annotated[Path, typer.Option("--out", "-o", help=
     from econet.errors import EconetError
     from econet.geo.vector import read_vector
 
-    enc = _load(files, mapping, date_format)
+    enc = _encounters(files, mapping, date_format, db, as_user, token, dataset, taxon)
     mv = rings.link_encounters(enc, mode=mode)
     if mv.empty:
         raise EconetError("no ring has two or more encounters: nothing to link")

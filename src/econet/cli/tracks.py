@@ -1,7 +1,11 @@
-"""`econet tracks`: Movebank GPS tracks -> cleaned GeoPackage, border crossings, home ranges, migration, corridor use.
+"""`econet tracks`: Movebank GPS tracks -> hub or cleaned GeoPackage, border crossings, home ranges, migration,
+corridor use.
 
-Until the hub stores tracks, these commands work on files: `tracks import` turns a Movebank CSV into a
-cleaned GeoPackage (every fix kept, bad ones flagged) that the other commands read.
+Files: `tracks import FILE.csv --out tracks.gpkg` writes a cleaned GeoPackage (every fix kept, bad ones
+flagged) that the other commands read; Movebank CSVs are read in chunks and cleaned one animal at a time, so
+memory stays flat as files grow. Hub: `tracks import FILE.csv --db URL --dataset D --org O` stores the fixes
+under the dataset's sharing rules, and `crossings` / `homerange` without a file run on the hub's fixes as a
+user sees them (`--db URL --as USER`, or `--token`; without either, the database operator's full view).
 """
 
 from __future__ import annotations
@@ -11,14 +15,52 @@ from typing import Annotated, Optional
 
 import typer
 
-from econet.cli.crossings import Border, MaxGap, Out, Period, Tolerance, ZoneField, Zones
+from econet.cli.crossings import Border, MaxGap, Out, Period, Tolerance, ZoneField
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
+
+DbOpt = Annotated[Optional[str], typer.Option("--db", envvar="ECONET_DB", show_default=False,
+                                             help="Hub database URL: read the tracks from the hub (default "
+                                                  "$ECONET_DB when no file is given).")]
+AsUser = Annotated[Optional[str], typer.Option("--as", "--as-user", help="Run on what this hub user may see "
+                                               "(sharing rules applied).")]
+Token = Annotated[Optional[str], typer.Option("--token", envvar="ECONET_TOKEN", help="Run on what this API "
+                                              "token's user may see.")]
+
+
+def hub_view(db: str | None, as_user: str | None = None, token: str | None = None):
+    """(engine, View) of a CLI hub analysis: the named user's or token's view, else the operator's (admin)."""
+    from econet.cli.options import default_db
+    from econet.hub.db import open_hub
+    from econet.hub.sharing import View
+    engine = open_hub(db or default_db())
+    with engine.connect() as conn:
+        if token:
+            view = View.for_token(conn, token)
+        elif as_user:
+            view = View.for_user(conn, as_user)
+        else:
+            view = View.admin("database operator")
+    return engine, view
+
+
+def say_view(rep: dict) -> None:
+    """Print which view a hub analysis ran under and whether its input was generalized."""
+    from econet.cli.console import say
+    v = rep["view"]
+    who = v["kind"] if not v.get("user") else f"{v['kind']} {v['user']}"
+    say(f"computed on the view of {who} ({rep.get('fixes', rep.get('records', 0))} records from "
+        f"{', '.join(rep.get('datasets') or []) or 'no dataset'})"
+        + ("; input generalized by the sharing rules" if rep.get("generalized_input") else ""))
+
 
 tracks_app = typer.Typer(help="GPS tracks (Movebank): import and clean, crossings, home ranges, migration, "
                               "corridor use.", no_args_is_help=True)
 
 TracksArg = Annotated[Path, typer.Argument(help="Movebank event CSV, a plain CSV (individual, timestamp, lon, "
                                            "lat) or the GeoPackage written by `econet tracks import`.")]
+HubTracksArg = Annotated[Optional[Path], typer.Argument(help="Movebank event CSV, a plain CSV (individual, timestamp, "
+                                                        "lon, lat) or the GeoPackage of `econet tracks import`; "
+                                                        "omit it to use the hub's tracks (--db, --as).")]
 Reference = Annotated[Optional[Path], typer.Option("--reference", help="Movebank reference data CSV (deployment "
                                                    "windows, taxa).")]
 MaxSpeed = Annotated[Optional[list[str]], typer.Option("--max-speed", help="Speed limit in km/h: a number for "
@@ -140,36 +182,85 @@ def _seasons(text: str):
     return out
 
 
+def _check_movebank(path: Path) -> None:
+    from econet.errors import EconetError
+    if not path.exists():
+        raise EconetError("file not found", path=path)
+    if not _is_movebank(path):
+        raise EconetError("not a Movebank event table (needs location-long and individual-local-identifier)",
+                          path=path)
+
+
+def _streamed(movebank: Path, reference: Path | None, max_speed, species, bar):
+    """Cleaned fixes of a Movebank CSV, one individual at a time (flat memory)."""
+    from econet.analytics import tracks as tr
+    ref = tr.read_reference(reference) if reference else None
+    return tr.iter_individuals(movebank, ref, species=species, max_speed_kmh=_speeds(max_speed), progress=bar)
+
+
 @tracks_app.command("import")
 def import_cmd(
     movebank: Annotated[Path, typer.Argument(help="Movebank event table CSV.")],
     reference: Reference = None,
-    out: Annotated[Path, typer.Option("--out", "-o", help="GeoPackage to write.")] = Path("tracks.gpkg"),
+    out: Annotated[Path, typer.Option("--out", "-o", help="GeoPackage to write (file mode).")] = Path("tracks.gpkg"),
+    db: DbOpt = None,
+    dataset: Annotated[Optional[str], typer.Option("--dataset", help="Hub dataset (created if new): import into "
+                                                   "the hub instead of writing a GeoPackage.")] = None,
+    org: Annotated[Optional[str], typer.Option("--org", help="Owner organization of the hub dataset.")] = None,
     max_speed: MaxSpeed = None,
     species: Species = None,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
-    """Read a Movebank CSV, flag bad fixes (never dropped) and write a GeoPackage: layers `fixes` (every fix with
-    its flag and keep) and `tracks` (one line per animal from the kept fixes)."""
+    """Read a Movebank CSV (in chunks), flag bad fixes (never dropped), and either store them in the hub
+    (--dataset, --org, --db: sharing rules apply) or write a GeoPackage: layers `fixes` (every fix with its flag
+    and keep) and `tracks` (one line per animal from the kept fixes)."""
     apply(quiet, debug)
+    from econet.cli.console import emit, progress, say
+    from econet.errors import EconetError
+    _check_movebank(movebank)
+    if dataset or org:
+        if not (dataset and org):
+            raise EconetError("a hub import needs both --dataset and --org", field="dataset")
+        from econet.cli.options import default_db
+        from econet.hub.ingest import import_path
+        with progress(f"importing {movebank.name}") as bar:
+            rep = import_path(db or default_db(), movebank, dataset=dataset, org=org, fmt="movebank",
+                              reference=reference, max_speed_kmh=_speeds(max_speed), species=species, progress=bar)
+        say(f"imported into dataset {dataset}: " + (", ".join(f"{v} {k}" for k, v in rep["added"].items()) or
+                                                     "nothing new"))
+        emit({"dataset": dataset, "rows_read": rep["rows_read"], **{f"added {k}": v for k, v in rep["added"].items()},
+              "notes": "; ".join(rep.get("notes") or [])}, fmt, title="tracks import")
+        return
     import geopandas as gpd
+    import pandas as pd
+    import pyogrio
 
     from econet.analytics import tracks as tr
-    from econet.cli.console import emit, say
-    from econet.errors import EconetError
-    from econet.geo.vector import write_gpkg
-    if not _is_movebank(movebank):
-        raise EconetError("not a Movebank event table (needs location-long and individual-local-identifier)",
-                          path=movebank)
-    c = load(movebank, reference, max_speed, species, cleaned_only=False)
-    ok = c["lon"].notna() & c["lat"].notna()
-    pts = gpd.GeoDataFrame(c, geometry=gpd.points_from_xy(c["lon"].where(ok, 0.0), c["lat"].where(ok, 0.0)), crs=4326)
-    pts.loc[~ok.to_numpy(), "geometry"] = None
-    write_gpkg(out, {"fixes": pts, "tracks": tr.track_lines(c)})
-    rep = tr.cleaning_report(c)
-    say(f"wrote {out} ({int(c['keep'].sum())} of {len(c)} fixes kept)")
+    from econet.atomic import atomic_path
+    reps, lines, n = [], [], 0
+    with atomic_path(out) as tmp, progress("reading and cleaning") as bar:
+        for c in _streamed(movebank, reference, max_speed, species, bar):
+            ok = c["lon"].notna() & c["lat"].notna()
+            pts = gpd.GeoDataFrame(c.drop(columns=[k for k in ("_row",) if k in c.columns]),
+                                   geometry=gpd.points_from_xy(c["lon"].where(ok, 0.0), c["lat"].where(ok, 0.0)),
+                                   crs=4326)
+            pts.loc[~ok.to_numpy(), "geometry"] = None
+            pts["flag"] = pts["flag"].astype(str)
+            for col in pts.columns:
+                if str(pts[col].dtype) in ("category", "string"):
+                    pts[col] = pts[col].astype(object)
+            pyogrio.write_dataframe(pts, tmp, layer="fixes", driver="GPKG", append=n > 0)
+            n += 1
+            reps.append(tr.cleaning_report(c))
+            lines.append(tr.track_lines(c))
+        if not n:
+            raise EconetError("no fixes in the file", path=movebank)
+        tl = gpd.GeoDataFrame(pd.concat(lines, ignore_index=True), crs=4326)
+        pyogrio.write_dataframe(tl, tmp, layer="tracks", driver="GPKG", append=True)
+    rep = pd.concat(reps, ignore_index=True)
+    say(f"wrote {out} ({int(rep['kept'].sum())} of {int(rep['total'].sum())} fixes kept)")
     emit(rep.to_dict(orient="records"), fmt, title="fixes per individual and flag")
 
 
@@ -185,26 +276,39 @@ def clean_cmd(
     debug: Debug = False,
 ) -> None:
     """Flag duplicate fixes, impossible speeds, fixes outside deployments and marked outliers; write every fix
-    with `flag` ('' = good) and `keep` to a CSV and print the count per individual and flag."""
+    with `flag` ('' = good) and `keep` to a CSV (one animal at a time: flat memory) and print the count per
+    individual and flag."""
     apply(quiet, debug)
+    import pandas as pd
+
     from econet.analytics import tracks as tr
     from econet.atomic import atomic_path
-    from econet.cli.console import emit, say
-    from econet.errors import EconetError
-    if not _is_movebank(movebank):
-        raise EconetError("not a Movebank event table (needs location-long and individual-local-identifier)",
-                          path=movebank)
-    c = load(movebank, reference, max_speed, species, cleaned_only=False)
-    with atomic_path(out) as tmp:
-        c.to_csv(tmp, index=False)
-    say(f"wrote {out} ({int(c['keep'].sum())} of {len(c)} fixes kept)")
-    emit(tr.cleaning_report(c).to_dict(orient="records"), fmt, title="fixes per individual and flag")
+    from econet.cli.console import emit, progress, say
+    _check_movebank(movebank)
+    reps = []
+    with atomic_path(out) as tmp, progress("reading and cleaning") as bar:
+        with open(tmp, "w", newline="", encoding="utf-8") as fh:
+            for i, c in enumerate(_streamed(movebank, reference, max_speed, species, bar)):
+                c.to_csv(fh, index=False, header=i == 0)
+                reps.append(tr.cleaning_report(c))
+    rep = pd.concat(reps, ignore_index=True) if reps else pd.DataFrame()
+    say(f"wrote {out} ({int(rep['kept'].sum()) if len(rep) else 0} of {int(rep['total'].sum()) if len(rep) else 0} "
+        "fixes kept)")
+    emit(rep.to_dict(orient="records"), fmt, title="fixes per individual and flag")
+
+
+HubZones = Annotated[Optional[Path], typer.Option("--zones", help="Country/zone polygons (default with the hub: "
+                                                  "the hub's country layer).")]
+HubBorder = Annotated[Optional[str], typer.Option("--countries", help="Hub: only this border, two ISO codes "
+                                                  "(e.g. CN-RU).")]
+Dataset = Annotated[Optional[str], typer.Option("--dataset", help="Hub: dataset name.")]
+Taxon = Annotated[Optional[str], typer.Option("--taxon", help="Hub: scientific name (synonyms and subtaxa).")]
 
 
 @tracks_app.command("crossings")
 def crossings_cmd(
-    tracks: TracksArg,
-    zones: Zones,
+    tracks: HubTracksArg = None,
+    zones: HubZones = None,
     zone_field: ZoneField = None,
     border: Border = None,
     out: Out = Path("track-crossings"),
@@ -214,22 +318,64 @@ def crossings_cmd(
     reference: Reference = None,
     max_speed: MaxSpeed = None,
     species: Species = None,
+    db: DbOpt = None,
+    as_user: AsUser = None,
+    token: Token = None,
+    countries: HubBorder = None,
+    dataset: Dataset = None,
+    taxon: Taxon = None,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """Each border crossing of each animal with interpolated time and place and its direction; hours on each
-    side per month; totals per species and season; map.png."""
+    side per month; totals per species and season; map.png. From a file (Movebank CSVs streamed one animal at
+    a time) or from the hub on a user's view (no file; --db, --as)."""
     apply(quiet, debug)
-    from econet.cli.crossings import run
-    f = load(tracks, reference, max_speed, species)
-    run(f, zones, zone_field, border, out, tracks=True, tolerance=tolerance, max_gap=max_gap, period=period,
-        mcp_percent=100.0, fmt=fmt, title=f"{tracks.name}: tracks and border crossings")
+    from econet.cli.console import emit, progress, say
+    from econet.cli.crossings import read_zones, write_outputs
+    from econet.errors import EconetError
+    kw = {"tracks": True, "tolerance_m": tolerance, "max_gap": max_gap, "period": period, "mcp_percent": 100.0}
+    if tracks is None or not str(tracks):
+        from econet.hub import tracking
+        engine, view = hub_view(db, as_user, token)
+        z, zf = read_zones(zones, zone_field) if zones else (None, None)
+        with engine.begin() as conn, progress("crossings") as bar:
+            res, rep = tracking.crossings_on_view(conn, view, tracking.filter_from(dataset=dataset, taxon=taxon),
+                                                  zones=z, zone_field=zf, border=countries, progress=bar, **kw)
+        say_view(rep)
+        title = f"hub tracks ({rep['view']['kind']} {rep['view'].get('user') or ''}) and border crossings"
+    elif _is_movebank(tracks):
+        from econet.analytics.tracks import crossings_streamed
+        if zones is None:
+            raise EconetError("give --zones (country polygons) for a file", field="zones")
+        z, zf = read_zones(zones, zone_field)
+        from econet.geo.vector import read_vector
+        b = read_vector(border) if border else None
+        with progress("reading, cleaning, crossings") as bar:
+            res = crossings_streamed(_streamed(tracks, reference, max_speed, species, bar), z, zf, border=b, **kw)
+        title = f"{tracks.name}: tracks and border crossings"
+    else:
+        if zones is None:
+            raise EconetError("give --zones (country polygons) for a file", field="zones")
+        from econet.cli.crossings import run
+        f = load(tracks, reference, max_speed, species)
+        run(f, zones, zone_field, border, out, tracks=True, tolerance=tolerance, max_gap=max_gap, period=period,
+            mcp_percent=100.0, fmt=fmt, title=f"{tracks.name}: tracks and border crossings")
+        return
+    if res.meta.get("fixes_thinned"):
+        say(f"{res.meta['fixes']} fixes: the fixes layer and map show an even sample of {len(res.fixes)}")
+    written = write_outputs(out, res, tracks=True, title=title)
+    say(f"wrote {len(written)} files to {out}/")
+    summary = res.summary.to_dict(orient="records")
+    full = {"summary": summary, "totals": res.totals.to_dict(orient="records"), "n_crossings": len(res.events),
+            "outputs": [str(p) for p in written]}
+    emit(full if fmt == OutputFormat.json else summary, fmt, title="individuals per side of the border")
 
 
 @tracks_app.command("homerange")
 def homerange_cmd(
-    tracks: TracksArg,
+    tracks: HubTracksArg = None,
     method: Annotated[str, typer.Option("--method", help="mcp or kernel.")] = "kernel",
     percent: Annotated[list[float], typer.Option("--percent", help="Home-range level(s) in %.")] = [95.0],
     h: Annotated[str, typer.Option("--h", help="Kernel bandwidth: href, LSCV or metres.")] = "href",
@@ -246,12 +392,18 @@ def homerange_cmd(
         = None,
     reference: Reference = None,
     species: Species = None,
+    db: DbOpt = None,
+    as_user: AsUser = None,
+    token: Token = None,
+    dataset: Dataset = None,
+    taxon: Taxon = None,
     fmt: Format = OutputFormat.table,
     quiet: Quiet = False,
     debug: Debug = False,
 ) -> None:
     """MCP or kernel home ranges (as adehabitatHR mcp / kernelUD + getverticeshr) per individual and period, with
-    areas in ha and km2 and the share of each range in each country and inside protected areas."""
+    areas in ha and km2 and the share of each range in each country and inside protected areas. From a file or
+    from the hub on a user's view (no file; --db, --as)."""
     apply(quiet, debug)
     from econet.analytics.crossings import period_of
     from econet.analytics.homerange import home_ranges
@@ -260,13 +412,7 @@ def homerange_cmd(
     from econet.cli.crossings import read_zones
     from econet.errors import EconetError
     from econet.geo.vector import read_vector
-    f = load(tracks, reference, None, species)
     keys = [k.strip() for k in by.split(",") if k.strip()]
-    for k in keys:
-        if k in ("year", "season", "month"):
-            f[k] = period_of(f["timestamp"], k)
-        elif k not in f.columns:
-            raise EconetError(f"cannot group by '{k}'", field="by")
     z, zf = read_zones(zones, zone_field) if zones else (None, None)
     p = read_vector(pas) if pas else None
     hval: str | float = h
@@ -274,8 +420,24 @@ def homerange_cmd(
         hval = float(h)
     except ValueError:
         pass
-    hr = home_ranges(f, method=method, percent=percent, h=hval, grid=grid, by=keys, zones=z, zone_field=zf,
-                     protected_areas=p, pa_field=pa_field)
+    opts = {"grid": grid, "zones": z, "zone_field": zf, "protected_areas": p, "pa_field": pa_field}
+    if tracks is None or not str(tracks):
+        from econet.hub import tracking
+        engine, view = hub_view(db, as_user, token)
+        with engine.begin() as conn:
+            hr, rep = tracking.home_ranges_on_view(conn, view, tracking.filter_from(dataset=dataset, taxon=taxon),
+                                                   method=method, percent=percent, h=hval, by=keys, **opts)
+            f = tracking.fixes_on_view(conn, view, tracking.filter_from(dataset=dataset, taxon=taxon))[0] \
+                if map_png else None
+        say_view(rep)
+    else:
+        f = load(tracks, reference, None, species)
+        for k in keys:
+            if k in ("year", "season", "month"):
+                f[k] = period_of(f["timestamp"], k)
+            elif k not in f.columns:
+                raise EconetError(f"cannot group by '{k}'", field="by")
+        hr = home_ranges(f, method=method, percent=percent, h=hval, by=keys, **opts)
     csv = out.with_suffix(".csv")
     import pyogrio
     with OutputSet(out.parent if str(out.parent) else Path(".")) as outs:

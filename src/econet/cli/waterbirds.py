@@ -9,6 +9,7 @@ from typing import Annotated, Optional
 import typer
 
 from econet.cli.options import Debug, Format, OutputFormat, Quiet, apply
+from econet.cli.tracks import AsUser, DbOpt, Token
 
 group = typer.Typer(help="Waterbird counts: critical sites against flyway populations, coverage, breeding success.",
                     no_args_is_help=True)
@@ -42,8 +43,10 @@ def _records(df, columns=None):
 
 
 @group.command("sites")
-def sites(counts: Annotated[Path, typer.Argument(help="Count CSV: site_id, species, count, date (or season+year); "
-                                                      "optional country, lon, lat, unit_id, population_id.")],
+def sites(counts: Annotated[Optional[Path], typer.Argument(help="Count CSV: site_id, species, count, date (or "
+                                                                "season+year); optional country, lon, lat, unit_id, "
+                                                                "population_id. Omit it to use the hub's counts "
+                                                                "(--db, --as).")] = None,
           out: Annotated[Path, typer.Option("--out", "-o", help="Output folder.")] = Path("waterbird-sites"),
           populations: Annotated[Optional[Path], typer.Option(help="Population table CSV (default: the table "
                                                               "shipped with econet).")] = None,
@@ -56,29 +59,46 @@ def sites(counts: Annotated[Path, typer.Argument(help="Count CSV: site_id, speci
                                                                  "at a spring/autumn site (e.g. 0.25).")] = None,
           staging_total: Annotated[Optional[float], typer.Option(help="EAAF staging criterion: waterbirds at a "
                                                                  "spring/autumn site (e.g. 5000).")] = None,
+          db: DbOpt = None, as_user: AsUser = None, token: Token = None,
+          dataset: Annotated[Optional[str], typer.Option("--dataset", help="Hub: dataset name.")] = None,
+          taxon: Annotated[Optional[str], typer.Option("--taxon", help="Hub: scientific name.")] = None,
+          country: Annotated[Optional[str], typer.Option("--country", help="Hub: ISO alpha-2 country.")] = None,
           fmt: Format = OutputFormat.table, quiet: Quiet = False, debug: Debug = False) -> None:
     """Rank sites by importance: site totals per species and season, 1% thresholds, Ramsar criteria 5 and 6,
     EAAF Flyway Site Network; writes sites_ranked.csv, site_species.csv, site_seasons.csv, site_totals.csv,
-    site_summary.csv (maxima and means over years), population_shares.csv and critical_sites.png."""
+    site_summary.csv (maxima and means over years), population_shares.csv and critical_sites.png. From a
+    file, or from the hub's counts as a user may see them (no file; --db, --as: a sensitive species' sites are
+    generalized to cells for users without exact access)."""
     apply(quiet, debug)
     from econet.analytics import waterbirds as wb
     from econet.atomic import OutputSet
     from econet.cli.console import emit, say
     from econet.errors import EconetError
 
-    df = _read_csv(counts)
-    if sites_file is not None:
-        s = _read_csv(sites_file)
-        if "site_id" not in s.columns:
-            raise EconetError("missing column site_id", path=sites_file, field="site_id")
-        df = df.drop(columns=[c for c in s.columns if c != "site_id" and c in df.columns]).merge(s, on="site_id", how="left")
     pops = wb.load_populations(populations)
-    try:
-        res = wb.site_importance(df, pops, window=window, staging_share=staging_share, staging_total=staging_total)
-    except EconetError as exc:
-        if exc.path is None:
-            exc.path = str(counts)
-        raise
+    if counts is None:
+        from econet.cli.tracks import hub_view, say_view
+        from econet.hub import monitoring
+        engine, view = hub_view(db, as_user, token)
+        with engine.begin() as conn:
+            res, rep = monitoring.waterbird_sites_on_view(conn, view, dataset=dataset, taxon=taxon, country=country,
+                                                          populations=pops, window=window,
+                                                          staging_share=staging_share, staging_total=staging_total)
+        say_view(rep)
+    else:
+        df = _read_csv(counts)
+        if sites_file is not None:
+            s = _read_csv(sites_file)
+            if "site_id" not in s.columns:
+                raise EconetError("missing column site_id", path=sites_file, field="site_id")
+            df = df.drop(columns=[c for c in s.columns if c != "site_id" and c in df.columns]).merge(s, on="site_id",
+                                                                                                   how="left")
+        try:
+            res = wb.site_importance(df, pops, window=window, staging_share=staging_share, staging_total=staging_total)
+        except EconetError as exc:
+            if exc.path is None:
+                exc.path = str(counts)
+            raise
     shares = res["species"].dropna(subset=["population_id"]).pivot_table(
         index="site_id", columns="population_id", values="share_pct", aggfunc="max").reset_index()
     base = _read_vector(basemap) if basemap is not None else wb.east_asia_countries()

@@ -339,6 +339,12 @@ class Observation(_Record, _Place, Base):
     border_distance2_m: Mapped[Optional[float]] = mapped_column(Float, doc="to the second-nearest border, m")
     __table_args__ = (UniqueConstraint("dataset_id", "row_hash"),
                       Index("ix_obs_taxon_time", "taxon_id", "time_utc"),
+                      # keyset pages (id order) per filter: migration 0007
+                      Index("ix_obs_dataset_id", "dataset_id", "id"),
+                      Index("ix_obs_country_id", "country_code", "id"),
+                      Index("ix_obs_taxon_id", "taxon_id", "id"),
+                      Index("ix_obs_individual_key", "individual_key", "id"),
+                      Index("ix_obs_time_id", "time_utc", "id"),
                       Index("ix_obs_country_taxon_time", "country_code", "taxon_id", "time_utc"),
                       Index("ix_obs_individual", "individual_id"),
                       Index("ix_obs_border", "border_distance_m", "border_pair"),
@@ -558,9 +564,178 @@ class HubSetting(Base):
 
 # --------------------------------------------------------------------------- tracking (issue 7)
 
+class TagDeployment(_Record, Base):
+    """A tag (collar, logger) on an animal for a time window: Movebank's reference data (deploy-on/off)."""
+
+    __tablename__ = "tag_deployments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    individual_id: Mapped[Optional[int]] = mapped_column(ForeignKey("individuals.id"), index=True)
+    tag_key: Mapped[Optional[str]] = mapped_column(String(200), doc="tag-local-identifier / tag-id")
+    sensor: Mapped[Optional[str]] = mapped_column(String(50))
+    deploy_on: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, doc="UTC")
+    deploy_off: Mapped[Optional[dt.datetime]] = mapped_column(DateTime, doc="UTC")
+    __table_args__ = (UniqueConstraint("dataset_id", "row_hash"),)
+
+
+class Fix(_Record, _Place, Base):
+    """One GPS fix of a tracked animal. Every fix is kept: `flag` names why a fix is not used ('' = good,
+    NULL = not yet cleaned; no_location, marked_outlier, outside_deployment, duplicate, speed)."""
+
+    __tablename__ = "fixes"
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    individual_id: Mapped[int] = mapped_column(ForeignKey("individuals.id"))
+    deployment_id: Mapped[Optional[int]] = mapped_column(ForeignKey("tag_deployments.id"))
+    taxon_id: Mapped[Optional[int]] = mapped_column(ForeignKey("taxa.id"))
+    time_utc: Mapped[Optional[dt.datetime]] = mapped_column(DateTime)
+    tag_key: Mapped[Optional[str]] = mapped_column(String(200))
+    sensor: Mapped[Optional[str]] = mapped_column(String(50))
+    event_key: Mapped[Optional[str]] = mapped_column(String(100), doc="Movebank event-id")
+    flag: Mapped[Optional[str]] = mapped_column(String(20))
+    __table_args__ = (UniqueConstraint("dataset_id", "row_hash"),
+                      Index("ix_fixes_individual_time", "individual_id", "time_utc"),
+                      Index("ix_fixes_taxon_time", "taxon_id", "time_utc"))
+
+
 
 # --------------------------------------------------------------------------- registry and alerts (issue 9)
 
+class RegistryRecord(Base):
+    """An agreement, joint project or activity of the cooperation registry (kind says which).
+
+    Dates are text (YYYY, YYYY-MM or YYYY-MM-DD) so a partly known date is kept as known, never padded;
+    `details` holds the kind's own fields (funding, indicators, outputs, where, activity type, ...).
+    """
+
+    __tablename__ = "registry_records"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), unique=True, doc="short stable id, e.g. dipa-1994")
+    kind: Mapped[str] = mapped_column(String(20), doc="agreement | project | activity")
+    title: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(30), default="unknown")
+    start_date: Mapped[Optional[str]] = mapped_column(String(10), doc="signed / project start / activity start")
+    end_date: Mapped[Optional[str]] = mapped_column(String(10))
+    renewed: Mapped[Optional[list[Any]]] = mapped_column(JSON, doc="dates the agreement was renewed")
+    scope: Mapped[Optional[str]] = mapped_column(Text, doc="scope (agreement) or objectives (project, activity)")
+    fields: Mapped[Optional[list[Any]]] = mapped_column(JSON, doc="fields of cooperation")
+    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    sources: Mapped[Optional[list[Any]]] = mapped_column(JSON, doc="[{title, url}] the facts come from")
+    visibility: Mapped[str] = mapped_column(String(20), default="public", doc="public | alliance | parties")
+    organization_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"), doc="keeper")
+    parent_id: Mapped[Optional[int]] = mapped_column(ForeignKey("registry_records.id"), index=True,
+                                                     doc="the agreement or project it was done under")
+    created_by: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class RegistryParty(Base):
+    """A party of an agreement or a partner of a project (a hub organization or a named body), with the
+    partner's mutual recognition of a project (date and note)."""
+
+    __tablename__ = "registry_parties"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("registry_records.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    organization_id: Mapped[Optional[int]] = mapped_column(ForeignKey("organizations.id"), index=True)
+    country: Mapped[Optional[str]] = mapped_column(String(2))
+    role: Mapped[str] = mapped_column(String(30), default="party", doc="party | partner | lead | funder | participant")
+    recognized_on: Mapped[Optional[str]] = mapped_column(String(10))
+    recognition_note: Mapped[Optional[str]] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("record_id", "name"),)
+
+
+class RegistryLink(Base):
+    """A registry record linked to a protected area, a dataset, an analysis job or another record."""
+
+    __tablename__ = "registry_links"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    record_id: Mapped[int] = mapped_column(ForeignKey("registry_records.id"), index=True)
+    target_kind: Mapped[str] = mapped_column(String(20), doc="pa | dataset | job | record")
+    target: Mapped[str] = mapped_column(String(300))
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("record_id", "target_kind", "target"),
+                      Index("ix_registry_links_target", "target_kind", "target"))
+
+
+class PaCooperation(Base):
+    """A field of cooperation between two protected areas (names sorted), proposed or under way."""
+
+    __tablename__ = "pa_cooperation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pa_a: Mapped[str] = mapped_column(String(300))
+    pa_b: Mapped[str] = mapped_column(String(300))
+    field: Mapped[str] = mapped_column(String(200))
+    status: Mapped[str] = mapped_column(String(30), default="proposed")
+    record_id: Mapped[Optional[int]] = mapped_column(ForeignKey("registry_records.id"), index=True)
+    source: Mapped[Optional[str]] = mapped_column(Text)
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    __table_args__ = (UniqueConstraint("pa_a", "pa_b", "field"),)
+
+
+class WatchItem(Base):
+    """One entry of an organization's watch list: an invasive or sensitive taxon, or an area."""
+
+    __tablename__ = "watch_items"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    kind: Mapped[str] = mapped_column(String(20), doc="invasive | sensitive | area")
+    name: Mapped[str] = mapped_column(String(300), doc="scientific name or area name")
+    taxon_id: Mapped[Optional[int]] = mapped_column(ForeignKey("taxa.id"))
+    risk_category: Mapped[Optional[str]] = mapped_column(String(50))
+    distance_m: Mapped[Optional[float]] = mapped_column(Float, doc="invasive: alert within this distance of an area")
+    area_kind: Mapped[Optional[str]] = mapped_column(String(20), doc="pa | corridor | border")
+    border: Mapped[Optional[str]] = mapped_column(String(5), doc="border strip: two countries, e.g. CN-RU")
+    width_m: Mapped[Optional[float]] = mapped_column(Float, doc="border strip width on each side, m")
+    wkt: Mapped[Optional[str]] = mapped_column(Text, doc="area geometry, WGS84 WKT")
+    note: Mapped[Optional[str]] = mapped_column(Text)
+    created_by: Mapped[Optional[str]] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("organization_id", "kind", "name"),)
+
+
+class Alert(Base):
+    """An alert to an organization's members; `key` makes each rule x record x organization alert once.
+
+    Locations are not stored here: they are read from the record through the reader's sharing view."""
+
+    __tablename__ = "alerts"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    organization_id: Mapped[int] = mapped_column(ForeignKey("organizations.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(30))
+    key: Mapped[str] = mapped_column(String(200))
+    observation_id: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    other_observation_id: Mapped[Optional[int]] = mapped_column(BigInteger().with_variant(Integer, "sqlite"))
+    batch_id: Mapped[Optional[int]] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(Text)
+    details: Mapped[Optional[dict[str, Any]]] = mapped_column(JSON)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    __table_args__ = (UniqueConstraint("rule", "key", "organization_id"),)
+
+
+class AlertRead(Base):
+    __tablename__ = "alert_reads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    read_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("alert_id", "user_id"),)
+
+
+class AlertDelivery(Base):
+    """One e-mail of an alert to one member (sent or failed), so no member is mailed twice."""
+
+    __tablename__ = "alert_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    alert_id: Mapped[int] = mapped_column(ForeignKey("alerts.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    channel: Mapped[str] = mapped_column(String(20), default="email")
+    status: Mapped[str] = mapped_column(String(20), doc="sent | failed")
+    error: Mapped[Optional[str]] = mapped_column(Text)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("alert_id", "user_id", "channel"),)
+
+
 
 #: Record tables that carry lon/lat and are spatially indexed.
-SPATIAL_TABLES = ("observations", "sites", "deployments", "sampling_events", "genetic_samples", "ring_encounters")
+SPATIAL_TABLES = ("observations", "sites", "deployments", "sampling_events", "genetic_samples", "ring_encounters",
+                  "fixes")

@@ -58,6 +58,47 @@ def simulate_encounters(seed: int = 81):
     return pd.DataFrame(rows)
 
 
+#: EURING species codes of the simulated cranes
+EURING_SPECIES = {"Antigone vipio": "04370", "Grus monacha": "04350", "Grus japonensis": "04380"}
+
+
+def to_euring2020(table) -> str:
+    """The simulated encounters as EURING 2020 records (scheme RUM; ringing = metal ring code 1, later
+    sightings 4), built on the EURING manual's example record."""
+    from econet.hub.sharing_sample import CRANE_RING
+    lines = []
+    for r in table.itertuples(index=False):
+        f = CRANE_RING.format(lat=float(r.Shirota), lon=float(r.Dolgota)).split("|")
+        y, mth, d = r.Data.split("-")
+        f[2] = r.Kolco.replace("-", "").rjust(10, ".")
+        f[4] = "1" if r.Metka == "2" else "4"
+        f[6] = f[7] = EURING_SPECIES[r.Vid]
+        f[20] = f"{d}{mth}{y}"
+        if f[4] == "4":
+            f[26], f[27] = "8", "28"  # alive and released, identified by its ring (a sighting)
+        lines.append("|".join(f))
+    return "\n".join(lines) + "\n"
+
+
+def hub_movements(ctx, table):
+    """Import the encounters into the hub as EURING 2020 records (a public dataset) and link them on the
+    public (anonymous) view."""
+    from econet.hub import monitoring, sharing
+    from econet.hub.db import open_hub
+    from econet.hub.ingest import import_path
+
+    path = ctx.output("ring_encounters_SIMULATED_euring2020.psv")
+    path.write_text(to_euring2020(table), encoding="utf-8")
+    import_path(ctx.db_url, path, dataset="crane-rings-sim", org="East Asian crane survey network (demo)",
+                fmt="euring")
+    engine = open_hub(ctx.db_url)
+    with engine.begin() as conn:
+        sharing.set_sharing(conn, "crane-rings-sim", visibility="public")
+    with engine.begin() as conn:
+        return monitoring.ring_movements_on_view(conn, sharing.View.anonymous(), dataset="crane-rings-sim",
+                                                 mode="consecutive")
+
+
 MAPPING = {"ring_id": "Kolco", "species": "Vid", "date": "Data", "lat": "Shirota", "lon": "Dolgota",
            "country": "Strana", "site_id": "Mesto", "metal_ring_information": "Metka"}
 
@@ -78,7 +119,8 @@ def run(ctx) -> dict:
     with open(ctx.output("ring_encounters_mapping.yaml"), "w", encoding="utf-8") as fh:
         yaml.safe_dump(MAPPING, fh, sort_keys=False)
     enc = rings.read_encounters_csv(csv_path, MAPPING)
-    mv = rings.link_encounters(enc, mode="consecutive")
+    file_mv = rings.link_encounters(enc, mode="consecutive")  # the partner's own CSV, read with the mapping
+    mv, _, rep = hub_movements(ctx, table)                     # the same encounters from the hub
     net = rings.flyway_network(mv)
     rings.write_network_gpkg(net, ctx.output("flyway_network.gpkg"))
     with open(ctx.output("flyway_country_flows.csv"), "w", newline="", encoding="utf-8") as fh:
@@ -98,6 +140,8 @@ def run(ctx) -> dict:
     cross = flows[flows["cross_border"]]
     return {
         "note": "ring encounters are SIMULATED between real sites",
+        "view": f"read from the hub on the {rep['view']['kind']} (public) view: {rep['records']} encounters; "
+                f"{len(mv)} movements (the CSV read directly: {len(file_mv)})",
         "rings": int(enc["ring_id"].nunique()),
         "movements": int(len(mv)),
         "nodes": int(len(net["nodes"])),

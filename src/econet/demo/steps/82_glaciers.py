@@ -7,17 +7,31 @@ ORDER = 82
 TITLE = "Glaciers: mass-balance trends and water equivalent (real WGMS series)"
 
 
+def hub_trends(ctx, min_years: int = 10):
+    """Import the shipped WGMS series into the hub (a public dataset) and compute the trends on the public
+    (anonymous) view."""
+    from econet.analytics import glaciers as gl
+    from econet.hub import monitoring, sharing
+    from econet.hub.db import open_hub
+    from econet.hub.ingest import import_path
+
+    import_path(ctx.db_url, gl.shipped_wgms(), dataset="wgms-central-asia", org="WGMS (via OGGM)", fmt="wgms",
+                dataset_meta={"license": "WGMS terms of use (open, cite doi:10.5904/wgms-fog-2021-05)",
+                              "citation": "WGMS (2021): Fluctuations of Glaciers Database. doi:10.5904/wgms-fog-2021-05"})
+    engine = open_hub(ctx.db_url)
+    with engine.begin() as conn:
+        sharing.set_sharing(conn, "wgms-central-asia", visibility="public")
+    with engine.begin() as conn:
+        return monitoring.glacier_trends_on_view(conn, sharing.View.anonymous(), min_years=min_years)
+
+
 def run(ctx) -> dict:
     import pandas as pd
 
     from econet.analytics import glaciers as gl
 
-    data = gl.read_wgms(None)
-    mb = data["mass_balance"]
-    n = mb.dropna(subset=["annual_mb"]).groupby("wgms_id").size()
-    mb = mb[mb["wgms_id"].isin(n[n >= 10].index)]
+    summary, mb, rep = hub_trends(ctx)
     cum = gl.cumulative_mass_balance(mb)
-    summary = gl.glacier_summary(mb)
     basins = gl.basin_mass_balance(mb)          # grouped by country: no basin table ships with econet
     with open(ctx.output("glacier_mass_balance.csv"), "w", newline="", encoding="utf-8") as fh:
         cum.to_csv(fh, index=False)
@@ -46,6 +60,7 @@ def run(ctx) -> dict:
     tuyuksu = s.loc[817]
     urumqi = s.loc[1511]
     return {
+        "view": f"read from the hub on the {rep['view']['kind']} (public) view: {rep['records']} WGMS records",
         "glaciers": int(len(summary)),
         "tuyuksu_cumulative_mwe": f"{tuyuksu['cumulative_mwe']:.2f} m w.e. over {int(tuyuksu['n_years'])} years "
                                   f"({int(tuyuksu['first_year'])}-{int(tuyuksu['last_year'])})",

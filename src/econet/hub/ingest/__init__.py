@@ -25,10 +25,11 @@ FORMATS = {
     "wgms": "econet.hub.ingest.wgms",
     "genotypes": "econet.hub.ingest.genotype_import",
     "csv": "econet.hub.ingest.csv_mapping",
+    "movebank": "econet.hub.ingest.tracks",
 }
 #: tables whose rows carry batch_id (counted per import)
 BATCH_TABLES = (m.Site, m.Deployment, m.SamplingEvent, m.Media, m.Individual, m.Observation, m.GeneticSample,
-                m.RingEncounter, m.WaterbirdCount, m.GlacierObservation, m.Genotype)
+                m.RingEncounter, m.WaterbirdCount, m.GlacierObservation, m.Genotype, m.TagDeployment, m.Fix)
 
 
 class _NothingNew(Exception):
@@ -45,7 +46,7 @@ def format_module(name: str):
 def detect_format(path: Path, mapping: Path | None = None) -> str:
     if mapping is not None:
         return "csv"
-    for name in ("dwca", "camtrap-dp", "euring", "wgms", "genotypes"):
+    for name in ("movebank", "dwca", "camtrap-dp", "euring", "wgms", "genotypes"):
         if format_module(name).detect(path):
             return name
     raise EconetError("cannot tell the format; give --format (camtrap-dp, dwca, euring, wgms, genotypes) "
@@ -148,5 +149,12 @@ def import_path(db: Any, path: str | Path, *, dataset: str, org: str, fmt: str |
     except _NothingNew:
         report.update(batch=None, rows_read=ing.counts.read, added={}, taxon_reviews=[], duplicate_links=0,
                       notes=["nothing new: every row is already in the hub (re-import)"])
+    except Exception as exc:  # watch-list rule "import failed" (issue 9); the error still reaches the caller
+        from econet.hub import alerts
+        alerts.on_import_failed(engine, org=org, dataset=dataset, source=str(path), error=exc)
+        raise
+    if report.get("batch") is not None:  # watch-list rules on the new records (issue 9), after the commit
+        from econet.hub import alerts
+        report["alerts"] = alerts.on_import(engine, report["batch"])
     report["seconds"] = round(time.perf_counter() - t0, 3)
     return report

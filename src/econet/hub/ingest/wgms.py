@@ -61,6 +61,7 @@ def _links(path: Path) -> dict[int, dict]:
     """OGGM's rgi_wgms_links table (WGMS id -> GLIMS/RGI ids, centre point), when present beside the data."""
     base = path if path.is_dir() else path.parent
     cands = sorted(base.glob("rgi_wgms_links*.csv")) + sorted(base.parent.glob("rgi_wgms_links*.csv"))
+    cands += sorted(base.glob("selected_glaciers*.csv"))  # econet's shipped extract: the same columns
     out: dict[int, dict] = {}
     if cands:
         with open(cands[0], newline="", encoding="utf-8-sig") as fh:
