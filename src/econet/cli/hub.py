@@ -69,7 +69,9 @@ def import_(path: Annotated[Path, typer.Argument(help="File or folder (Camtrap D
 
 @hub_app.command("export")
 def export(out: Annotated[Path, typer.Argument(help="Output: folder (camtrap-dp), .zip (dwca), .csv or .gpkg.")],
-           format: Annotated[str, typer.Option("--format", help="dwca | camtrap-dp | csv | gpkg")],
+           format: Annotated[str, typer.Option("--format", help="dwca | dwca-event | euring | camtrap-dp | csv | gpkg "
+                                                 "(dwca-event: Event core + Occurrence extension; euring: EURING "
+                                                 "2000+ lines)")],
            dataset: Annotated[Optional[str], typer.Option("--dataset", help="Dataset name.")] = None,
            taxon: Annotated[Optional[str], typer.Option("--taxon", help="Scientific name (synonyms and subtaxa included).")] = None,
            start: Annotated[Optional[str], typer.Option("--start", help="From (UTC date or ISO time).")] = None,
@@ -81,7 +83,7 @@ def export(out: Annotated[Path, typer.Argument(help="Output: folder (camtrap-dp)
            border: Annotated[Optional[str], typer.Option("--border", help="Two countries, e.g. CN-RU.")] = None,
            distance: Annotated[float, typer.Option("--distance", help="Metres from --border.")] = 10000.0,
            as_user: Annotated[Optional[str], typer.Option("--as-user", help="Export what this user may see "
-                                                          "(sharing rules applied; formats csv, geojson, dwca).")] = None,
+                                                          "(sharing rules applied; formats csv, geojson, dwca, dwca-event, euring).")] = None,
            token: Annotated[Optional[str], typer.Option("--token", envvar="ECONET_TOKEN", help="Export what this "
                                                         "token's user may see.")] = None,
            db: Db = None, quiet: Quiet = False, debug: Debug = False) -> None:
@@ -110,14 +112,15 @@ def export(out: Annotated[Path, typer.Argument(help="Output: folder (camtrap-dp)
         f.border = (parts[0], parts[1])
     if as_user or token:
         from econet.hub.db import open_hub
-        from econet.hub.sharing import View, export_view
+        from econet.hub.export import export_for_view
+        from econet.hub.sharing import View
         engine = open_hub(db)
         with engine.begin() as conn:
             view = View.for_token(conn, token) if token else View.for_user(conn, as_user)
             if dataset:
                 f.dataset = dataset
             with progress(f"exporting {format} as {view.username}") as bar:
-                result = export_view(conn, view, format, out, f, progress=bar)
+                result = export_for_view(conn, view, format, out, f, progress=bar)
         result["view"] = f"{view.kind} {view.username}"
         result["datasets"] = [d["dataset"] for d in result["datasets"]]
         emit({k: (", ".join(v) if isinstance(v, list) else v) for k, v in result.items()}, OutputFormat.table,

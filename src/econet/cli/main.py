@@ -58,7 +58,7 @@ def _register_all() -> None:
 PANELS = {
     "Start here": ["demo", "serve"],
     "Connectivity": ["circuit", "omniscape", "corridors", "protconn", "pc", "coverage"],
-    "Observation hub and sharing": ["hub", "orgs", "users", "tokens", "sharing", "registry", "alerts"],
+    "Observation hub and sharing": ["hub", "orgs", "users", "tokens", "sharing", "registry", "alerts", "watch"],
     "Population and movement": ["scr", "occupancy", "genetics", "crossings", "tracks", "activity"],
     "Birds, glaciers, services": ["waterbirds", "rings", "glaciers", "services"],
     "Reports": ["report"],
