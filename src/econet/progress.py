@@ -27,7 +27,10 @@ def progress_bar(description: str, total: int | None = None, quiet: bool = False
 
     columns = [SpinnerColumn(), TextColumn("[progress.description]{task.description}"), BarColumn(),
                MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn()]
-    with Progress(*columns, console=Console(stderr=True), transient=False) as bar:
+    # results go to stdout while the bar draws on stderr: no stdout/stderr redirection by the live display
+    # (it would outlive a failed run in-process and swallow later output)
+    with Progress(*columns, console=Console(stderr=True), transient=False, redirect_stdout=False,
+                  redirect_stderr=False) as bar:
         task = bar.add_task(description, total=total)
 
         def update(done: int, total_: int | None = None, description_: str | None = None) -> None:
