@@ -4,12 +4,13 @@ measures. Screenshots go to test-artifacts/."""
 
 from __future__ import annotations
 
-import io
 import json
 import math
 
 import numpy as np
 import pytest
+
+from .pixels import canvas, project
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,34 +19,12 @@ def _hex(c: str) -> np.ndarray:
     return np.array([int(c[i:i + 2], 16) for i in (1, 3, 5)], dtype=float)
 
 
-@pytest.fixture(scope="module")
-def page(browser, server):
-    pg = browser.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda e: errors.append(str(e)))
-    pg.goto(f"{server}/?lang=en")
-    pg.wait_for_function("window.__atlas && (window.__atlas.ready || window.__atlas.error)", timeout=90_000)
-    assert pg.evaluate("window.__atlas.error || null") is None
-    assert not errors, errors
-    yield pg
-    pg.close()
-
-
 def _settle(pg) -> None:
     pg.evaluate("() => window.__atlas.whenIdle()")
     pg.wait_for_timeout(200)
 
 
-def _canvas(pg, path=None) -> np.ndarray:
-    from PIL import Image
-    png = pg.locator("#map canvas").screenshot(path=str(path) if path else None)
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(float)
-
-
-def _project(pg, lon, lat) -> tuple[int, int]:
-    p = pg.evaluate(f"() => window.__atlas.map.project([{lon}, {lat}])")
-    ratio = pg.evaluate("window.devicePixelRatio")
-    return int(round(p["x"] * ratio)), int(round(p["y"] * ratio))
+_canvas, _project = canvas, project
 
 
 def _near(img, x, y, colour, r=3, tol=60.0) -> bool:
@@ -61,13 +40,14 @@ def _layers(server):
 
 def test_map_draws_border_and_pas_coloured_by_country(page, server, artifacts):
     import httpx
-    page.evaluate("() => { window.__atlas.setVisible('current', false); window.__atlas.setVisible('hillshade', false); }")
+    overlays = ("current", "hillshade", "observations", "tracks", "corridor_paths", "transboundary_complexes")
+    page.evaluate(f"() => {list(overlays)}.forEach((n) => window.__atlas.setVisible(n, false))")
     _settle(page)
     img = _canvas(page, artifacts / "atlas-base.png")
     page.evaluate("() => window.__atlas.setVisible('protected_areas', false)")
     _settle(page)
     under = _canvas(page)   # what lies beneath the PA fills
-    page.evaluate("() => { window.__atlas.setVisible('protected_areas', true); window.__atlas.setVisible('hillshade', true); }")
+    page.evaluate(f"() => {list(overlays) + ['protected_areas']}.forEach((n) => window.__atlas.setVisible(n, true))")
     layers = _layers(server)
     # the border: its line colour sits on the projected vertices of the China-Russia boundary
     border = _hex(layers["border"]["style"]["line"])

@@ -1,8 +1,16 @@
-// Small charts (Chart.js, tree-shaken to the parts used): protected-area area per country.
-import { BarController, BarElement, CategoryScale, Chart, LinearScale, Tooltip } from 'chart.js';
+// Charts (Chart.js, tree-shaken to the parts used): PA area per country in the sidebar, and the dashboards.
+import { BarController, BarElement, CategoryScale, Chart, Legend, LinearScale, LineController, LineElement,
+  PointElement, Tooltip } from 'chart.js';
 import { t } from './i18n.js';
 
-Chart.register(BarController, BarElement, CategoryScale, LinearScale, Tooltip);
+Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement,
+  Legend, Tooltip);
+
+export { Chart };
+
+//: A qualitative palette (ColorBrewer Dark2 + Set1) for chart series.
+export const PALETTE = ['#1b9e77', '#d95f02', '#7570b3', '#e7298a', '#66a61e', '#e6ab02', '#a6761d', '#666666',
+  '#e41a1c', '#377eb8', '#4daf4a', '#984ea3'];
 
 export function paChart(canvas, pas, colors, other) {
   const byCountry = {};

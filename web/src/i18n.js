@@ -17,6 +17,7 @@ export function language() { return current; }
 
 export function translatePage(root = document) {
   root.querySelectorAll('[data-i18n]').forEach((el) => { el.textContent = t(el.dataset.i18n); });
+  root.querySelectorAll('[data-i18n-placeholder]').forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   document.documentElement.lang = current;
 }
 

@@ -4,7 +4,8 @@ import { maplibregl } from './map.js';
 import { t } from './i18n.js';
 
 // Drawing order, bottom to top; layers not named here go just below the protected areas.
-const ORDER = ['countries', 'hillshade', 'elevation', 'resistance', 'lakes', 'rivers', 'current', '*', 'protected_areas', 'border'];
+const ORDER = ['countries', 'hillshade', 'elevation', 'resistance', 'carbon_density', 'lakes', 'rivers', 'corridors', 'current',
+  'pinch_points', '*', 'protected_areas', 'transboundary_complexes', 'border', 'corridor_paths', 'bird_sites', 'glaciers'];
 
 function rank(name) {
   const i = ORDER.indexOf(name);
@@ -55,6 +56,17 @@ function styleLayers(layer) {
           paint: { 'line-color': color, 'line-width': 2, 'line-dasharray': [3, 2] } },
       ];
     }
+    case 'transboundary_complexes':
+      return [{ id: `${id}-line`, type: 'line', source: id, layout: { 'line-join': 'round' },
+        paint: { 'line-color': s.line, 'line-width': 3, 'line-offset': -2, 'line-dasharray': [4, 1.5] } }];
+    case 'corridor_paths':
+      return [{ id: `${id}-line`, type: 'line', source: id, layout: { 'line-join': 'round', 'line-cap': 'round' },
+        paint: { 'line-color': ['case', ['==', ['to-string', ['get', 'crosses_border']], 'true'], s.cross, s.line],
+          'line-width': 2.5 } }];
+    case 'bird_sites':
+    case 'glaciers':
+      return [{ id: `${id}-point`, type: 'circle', source: id,
+        paint: { 'circle-color': s.fill, 'circle-radius': 6, 'circle-stroke-color': '#fff', 'circle-stroke-width': 1.5 } }];
     default:
       return [
         { id: `${id}-fill`, type: 'fill', source: id, filter: ['==', ['geometry-type'], 'Polygon'],
@@ -94,13 +106,14 @@ export function setVisible(map, added, name, visible) {
   if (!entry) return;
   entry.visible = visible;
   entry.ids.forEach((id) => map.setLayoutProperty(id, 'visibility', visible ? 'visible' : 'none'));
+  if (entry.onToggle) entry.onToggle(visible);
 }
 
 export function renderSwitcher(container, map, added, onChange) {
   container.innerHTML = '';
   const groups = {};
   Object.values(added).forEach((e) => { (groups[e.layer.group] ||= []).push(e); });
-  for (const group of ['base', 'protected', 'analysis']) {
+  for (const group of ['base', 'protected', 'analysis', 'hub']) {
     if (!groups[group]) continue;
     const h = document.createElement('h3');
     h.textContent = t(`group.${group}`);
@@ -134,6 +147,32 @@ export function countryLabels(map, countries) {
     markers.push(new maplibregl.Marker({ element: el }).setLngLat([p.label_lon, p.label_lat]).addTo(map));
   }
   return () => markers.forEach((m) => { const el = m.getElement(); el.textContent = t(`country.${el.dataset.iso3}`); });
+}
+
+// Pop-ups of the demo's point and line layers: their attributes as a small table.
+export function featurePopups(map, added) {
+  for (const [name, entry] of Object.entries(added)) {
+    if (!['bird_sites', 'glaciers', 'corridor_paths', 'transboundary_complexes'].includes(name)) continue;
+    const id = entry.ids[0];
+    map.on('click', id, (ev) => {
+      const p = ev.features[0].properties;
+      const html = document.createElement('div');
+      const title = document.createElement('strong');
+      title.textContent = p.site_name || p.name || p.names || (p.from_name ? `${p.from_name} – ${p.to_name}` : t(`layer.${name}`));
+      html.appendChild(title);
+      const table = document.createElement('table');
+      table.className = 'props';
+      Object.entries(p).filter(([k]) => !['site_name', 'name', 'names'].includes(k)).slice(0, 12).forEach(([k, v]) => {
+        const tr = document.createElement('tr');
+        const a = document.createElement('td'); a.textContent = k;
+        const b = document.createElement('td'); b.textContent = typeof v === 'number' ? Number(v.toPrecision(4)).toString() : String(v);
+        tr.append(a, b);
+        table.appendChild(tr);
+      });
+      html.appendChild(table);
+      new maplibregl.Popup({ maxWidth: '340px' }).setLngLat(ev.lngLat).setDOMContent(html).addTo(map);
+    });
+  }
 }
 
 export function paPopups(map) {

@@ -53,6 +53,22 @@ export function renderLegend(container, added) {
       if (lg.scale === 'log') box.appendChild(row([t('legend.log')]));
     } else if (lg.type === 'line') {
       box.appendChild(row([swatch(lg.color, 'line')]));
+      if (lg.cross) box.appendChild(row([swatch(lg.cross, 'line'), t('legend.crosses_border')]));
+    } else if (lg.type === 'outline') {
+      box.appendChild(row([swatch(lg.color, 'outline', true)]));
+    } else if (lg.type === 'point') {
+      box.appendChild(row([swatch(lg.color, 'dot')]));
+    } else if (lg.type === 'observations') {
+      box.appendChild(row([swatch(lg.exact, 'dot'), t('legend.exact')]));
+      box.appendChild(row([swatch(lg.generalized, 'ring'), t('legend.generalized')]));
+      box.appendChild(row([swatch(lg.generalized, 'hatch'), t('legend.generalized_cell')]));
+      box.appendChild(row([swatch(lg.cluster, 'dot'), t('legend.cluster')]));
+    } else if (lg.type === 'gps') {
+      box.appendChild(row([swatch(lg.gps, 'line'), t('legend.gps')]));
+      box.appendChild(row([swatch(lg.crossing, 'dot'), t('legend.crossing')]));
+    } else if (lg.type === 'tracks') {
+      box.appendChild(row([swatch(lg.track, 'line'), t('legend.track')]));
+      box.appendChild(row([swatch(lg.crossing, 'line'), t('legend.crossing')]));
     } else if (lg.type === 'fill' && lg.colors) {
       Object.entries(lg.colors).filter(([k]) => ['CHN', 'RUS', 'PRK'].includes(k)).forEach(([k, c]) => box.appendChild(row([swatch(c), t(`country.${k}`)])));
     } else if (lg.type === 'fill') {

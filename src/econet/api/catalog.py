@@ -39,6 +39,66 @@ DEMO_CREDIT = "econet demo (MODIS MCD12C1 land cover, ETOPO1 elevation)"
 DECIMALS = 5
 
 
+#: The demo folder's rasters the atlas serves (an allow-list: any other file in the folder is never served).
+DEMO_RASTERS: dict[str, dict[str, Any]] = {
+    "current.tif": dict(name="current", title="Circuit current (cumulative)", visible=True,
+                        description="Cumulative current between every pair of protected areas (circuit theory, "
+                                    "Circuitscape semantics): where movement concentrates.",
+                        legend={"unit": "A", "label": "cumulative current (A, log scale)"},
+                        ramp=dict(cmap="inferno", scale="log", opacity=0.85, alpha_from_value=True, low_pct=25.0)),
+    "pinch_points": dict(name="pinch_points", file="current.tif", title="Pinch points (current inside corridors)",
+                         visible=False,
+                         description="Cumulative current inside the least-cost corridors (Linkage Mapper's "
+                                     "Pinchpoint Mapper idea): narrow places where movement is funnelled.",
+                         legend={"unit": "A", "label": "current inside corridors (log scale)"}, mask="corridors.tif",
+                         ramp=dict(cmap="magma", scale="log", opacity=0.9, low_pct=50.0)),
+    "corridors.tif": dict(name="corridors", title="Least-cost corridors", visible=False,
+                          description="Normalized least-cost corridors between protected areas (truncated).",
+                          legend={"unit": "", "label": "cost-weighted distance above the least-cost path"},
+                          ramp=dict(cmap="YlGn_r", scale="linear", opacity=0.7, low_pct=0.0)),
+    "resistance.tif": dict(name="resistance", title="Resistance surface", visible=False,
+                           description="Resistance to movement per cell (land cover x slope).",
+                           legend={"unit": "", "label": "resistance (log scale)"},
+                           ramp=dict(cmap="YlOrBr", scale="log", opacity=0.75, low_pct=0.0)),
+    "elevation.tif": dict(name="elevation", title="Elevation", visible=False,
+                          description="ETOPO1 elevation on the analysis grid (m).",
+                          legend={"unit": "m", "label": "elevation (m)"},
+                          ramp=dict(cmap="terrain", scale="linear", opacity=0.7, low_pct=0.0)),
+    "carbon_density.tif": dict(name="carbon_density", title="Carbon density", visible=False,
+                               description="Carbon stored per cell (InVEST-style carbon model, demo).",
+                               legend={"unit": "Mg C/ha", "label": "carbon density"},
+                               ramp=dict(cmap="Greens", scale="linear", opacity=0.7, low_pct=0.0)),
+}
+
+#: The demo folder's public vector layers (an allow-list). Nothing here holds hub records.
+DEMO_VECTORS: dict[str, dict[str, Any]] = {
+    "transboundary_complexes": dict(
+        file="coverage.gpkg", layer="transboundary_complexes", title="Transboundary PA complexes", visible=True,
+        group="protected", geometry="polygon",
+        description="Groups of protected areas on both sides of a border within 50 km of each other.",
+        legend={"type": "outline", "color": "#1a9850"}, style={"line": "#1a9850"}),
+    "corridor_paths": dict(
+        file="corridors.gpkg", layer="paths", title="Least-cost paths", visible=True, geometry="line",
+        description="Least-cost paths between protected areas; red where a path crosses the border.",
+        legend={"type": "line", "color": "#006d2c", "cross": "#e31a1c"},
+        style={"line": "#006d2c", "cross": "#e31a1c"}),
+    "bird_sites": dict(
+        file="waterbird_sites_ranked.csv", title="Critical waterbird sites", visible=False, geometry="point",
+        description="Sites holding at least 1% of a flyway population (Ramsar criterion 6) or 20,000 waterbirds "
+                    "(criterion 5); cranes in the dashboard.",
+        legend={"type": "point", "color": "#6a3d9a"}, style={"fill": "#6a3d9a"},
+        columns=["rank", "site_id", "site_name", "country", "criteria", "n_populations_1pct", "populations_1pct",
+                 "max_share_pct", "max_share_population", "waterbirds_mean_max", "critical"]),
+    "glaciers": dict(
+        file="glacier_trends.csv", title="Glaciers (mass balance trend)", visible=False, geometry="point",
+        attribution="WGMS Fluctuations of Glaciers database", description="Monitored glaciers (WGMS) with their "
+        "cumulative mass balance and its trend.",
+        legend={"type": "point", "color": "#00bcd4"}, style={"fill": "#00bcd4"},
+        columns=["wgms_id", "name", "country", "first_year", "last_year", "n_years", "cumulative_mwe",
+                 "mean_annual_mwe", "ts_slope_mwe_per_yr", "mk_p", "area_km2_last"]),
+}
+
+
 @dataclass
 class LayerSpec:
     """One map layer: metadata for the atlas plus how to produce its data."""
@@ -217,63 +277,41 @@ class LayerCatalog:
             load=(lambda: _pas_from_file(pa_file)) if has_demo_pas else _pas_from_facts))
         if demo is not None:
             specs.extend(self._demo_rasters(demo))
-            specs.extend(self._demo_vectors(demo, known={"protected_areas.gpkg"}))
+            specs.extend(self._demo_vectors(demo))
         return specs
 
     def _demo_rasters(self, demo: Path) -> list[LayerSpec]:
-        known = {
-            "current.tif": dict(name="current", title="Circuit current (cumulative)", visible=True,
-                                description="Cumulative current between every pair of protected areas (circuit "
-                                            "theory, Circuitscape semantics): where movement concentrates.",
-                                legend={"unit": "A", "label": "cumulative current (A, log scale)"},
-                                ramp=dict(cmap="inferno", scale="log", opacity=0.85, alpha_from_value=True,
-                                          low_pct=25.0)),
-            "resistance.tif": dict(name="resistance", title="Resistance surface", visible=False,
-                                   description="Resistance to movement per cell (land cover x slope).",
-                                   legend={"unit": "", "label": "resistance (log scale)"},
-                                   ramp=dict(cmap="YlOrBr", scale="log", opacity=0.75, low_pct=0.0)),
-            "elevation.tif": dict(name="elevation", title="Elevation", visible=False,
-                                  description="ETOPO1 elevation on the analysis grid (m).",
-                                  legend={"unit": "m", "label": "elevation (m)"},
-                                  ramp=dict(cmap="terrain", scale="linear", opacity=0.7, low_pct=0.0)),
-        }
+        """The demo's analysis rasters, from an allow-list: a file the catalog does not know is never served."""
         specs = []
-        for path in sorted(demo.glob("*.tif")):
-            if path.name == "landcover.tif":
-                continue  # categorical; needs its own class legend (not drawn yet)
-            conf = known.get(path.name) or dict(
-                name=path.stem, title=path.stem.replace("_", " ").capitalize(), visible=False,
-                description=f"{path.name} from the demo output folder.", legend={"unit": "", "label": path.stem},
-                ramp=dict(cmap="viridis", scale="linear", opacity=0.75, low_pct=2.0))
-            if conf["name"] in self.layers or conf["name"] in {"hillshade", "countries", "lakes", "rivers", "border",
-                                                                 "protected_areas"}:
+        for key, conf in DEMO_RASTERS.items():
+            path = demo / conf.get("file", key)
+            if not path.is_file():
                 continue
-            ramp_conf = conf["ramp"]
+            factory = (lambda p=path, rc=conf["ramp"]: _file_renderer(p, **rc))
+            if conf.get("mask"):
+                mask = demo / conf["mask"]
+                if not mask.is_file():
+                    continue
+                factory = (lambda p=path, m=mask, rc=conf["ramp"]: _file_renderer(p, mask=m, **rc))
             specs.append(LayerSpec(conf["name"], "raster", conf["title"], "analysis", "demo", conf["description"],
-                                   visible=conf["visible"], attribution=DEMO_CREDIT, legend=conf["legend"],
-                                   renderer_factory=(lambda p=path, rc=ramp_conf: _file_renderer(p, **rc))))
+                                   visible=conf["visible"], attribution=DEMO_CREDIT, legend=dict(conf["legend"]),
+                                   renderer_factory=factory))
         return specs
 
-    def _demo_vectors(self, demo: Path, known: set[str]) -> list[LayerSpec]:
-        from econet.geo.vector import list_layers
+    def _demo_vectors(self, demo: Path) -> list[LayerSpec]:
+        """The demo's public vector layers, from an allow-list (files holding hub records are never listed:
+        observations, tracks and crossings reach the map only through the caller's view, see routers/atlas.py)."""
         specs = []
-        for path in sorted(demo.glob("*.gpkg")):
-            if path.name in known:
+        for name, conf in DEMO_VECTORS.items():
+            path = demo / conf["file"]
+            if not path.is_file():
                 continue
-            try:
-                names = list_layers(path)
-            except EconetError:
-                continue
-            for layer in names:
-                name = path.stem if len(names) == 1 else f"{path.stem}.{layer}"
-                specs.append(LayerSpec(name, "vector", name.replace("_", " ").capitalize(), "analysis", "demo",
-                                       f"{path.name} (layer {layer}) from the demo output folder.",
-                                       visible=False, attribution=DEMO_CREDIT, geometry=None,
-                                       legend={"type": "fill", "color": "#ff7f00"},
-                                       style={"fill": "#ff7f00", "line": "#ff7f00"},
-                                       load=(lambda p=path, lyr=layer: _read(p, lyr))))
+            specs.append(LayerSpec(name, "vector", conf["title"], conf.get("group", "analysis"), "demo",
+                                   conf["description"], visible=conf.get("visible", False),
+                                   attribution=conf.get("attribution", DEMO_CREDIT), geometry=conf["geometry"],
+                                   legend=dict(conf["legend"]), style=dict(conf["style"]),
+                                   load=(lambda p=path, c=conf: _load_demo_vector(p, c))))
         return specs
-
 
 # --------------------------------------------------------------------------------------------- loaders
 def _read(path: Path, layer: str):
@@ -306,6 +344,17 @@ def _with_pa_fields(pas):
     return pas[keep + [pas.geometry.name]]
 
 
+def _load_demo_vector(path: Path, conf: dict):
+    """One allow-listed demo layer: a GeoPackage layer, or a CSV table of points (lon/lat columns)."""
+    if path.suffix == ".csv":
+        import geopandas as gpd
+        import pandas as pd
+        df = pd.read_csv(path)
+        df = df[df["lon"].notna() & df["lat"].notna()]
+        return gpd.GeoDataFrame(df[conf["columns"]], geometry=gpd.points_from_xy(df["lon"], df["lat"]), crs=4326)
+    return _read(path, conf["layer"])
+
+
 def _pas_from_file(path: Path):
     from econet.geo.vector import list_layers
     layers = list_layers(path)
@@ -325,9 +374,16 @@ def _pas_from_facts():
 
 
 def _file_renderer(path: Path, *, cmap: str, scale: str, opacity: float, low_pct: float,
-                   alpha_from_value: bool = False):
+                   alpha_from_value: bool = False, mask: Path | None = None):
+    """A tile renderer of a GeoTIFF; with `mask`, only cells where the mask raster holds data (in memory)."""
     from econet.api.tiles import ColorRamp, GridSource, TileRenderer
-    src = GridSource(path=path)
+    if mask is None:
+        src = GridSource(path=path)
+    else:
+        from econet.geo.raster import read_raster
+        r, m = read_raster(path), read_raster(mask)
+        data = np.where(np.isfinite(np.asarray(m.data, dtype=float)), np.asarray(r.data, dtype=float), np.nan)
+        src = GridSource(data=data, transform=r.transform, crs=r.crs)
     values = src.sample()
     if scale == "log":
         values = values[values > 0]

@@ -38,6 +38,12 @@ def register(app: typer.Typer) -> None:
     def demo(
         out: Annotated[Path, typer.Option("--out", "-o", help="Folder for the demo outputs.")] = DEFAULT_OUT,
         db: Db = None,
+        serve: Annotated[bool, typer.Option(
+            "--serve", help="After the demo, serve the atlas with the demo data loaded (hub database and "
+                            "outputs) and print its address and the demo sign-ins.")] = False,
+        host: Annotated[str, typer.Option("--host", help="With --serve: address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option("--port", help="With --serve: port to listen on.", min=0,
+                                          max=65535)] = 8000,
         quiet: Quiet = False,
         debug: Debug = False,
     ) -> None:
@@ -68,6 +74,10 @@ def register(app: typer.Typer) -> None:
         for f in ctx.files:
             what = ctx.descriptions.get(f) or DESCRIPTIONS.get(f.name, "")
             stdout.print(f"  {f}" + (f"  [dim]{what}[/dim]" if what else ""))
+        if serve:
+            from econet.cli.serve import run_server
+            from econet.web.demo_logins import set_demo_passwords
+            run_server(db_url, out_dir, host, port, logins=set_demo_passwords(db_url))
 
 
 def _print_summary(console, summary: dict) -> None:

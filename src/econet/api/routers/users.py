@@ -17,10 +17,13 @@ router = make_router(prefix=PREFIX, tags=["users"])
 
 @router.post("/auth/token", dependencies=[rule("public")], summary="Sign in (OAuth2 password form): a 1-day token")
 def sign_in(request: Request, username: str = Form(..., max_length=100), password: str = Form(..., max_length=1024)):
-    with engine(request).begin() as conn:
+    # the password check (about a second of argon2) reads outside the write transaction: on SQLite a read
+    # snapshot that another request writes after cannot be upgraded to a write ("database is locked")
+    with engine(request).connect() as conn:
         uid = accounts.login(conn, username, password)
-        if uid is None:
-            raise HTTPException(401, "wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
+    if uid is None:
+        raise HTTPException(401, "wrong user name or password", headers={"WWW-Authenticate": "Bearer"})
+    with engine(request).begin() as conn:
         t = accounts.create_token(conn, username, name="sign-in", days=1)
     return {"access_token": t["token"], "token_type": "bearer", "expires_at": t["expires_at"]}
 
