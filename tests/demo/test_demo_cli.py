@@ -33,7 +33,9 @@ def _run_cli(out: Path, monkeypatch) -> str:
     from econet.cli import console
     monkeypatch.setattr(demo_pkg, "step_modules", _my_steps)
     buf = io.StringIO()
-    monkeypatch.setattr(console.out, "file", buf)
+    # the private attribute: `file` is a property, and restoring it would pin the console to this
+    # test's captured stdout for every later test
+    monkeypatch.setattr(console.out, "_file", buf)
     with redirect_stdout(buf), pytest.raises(SystemExit) as e:
         main(["demo", "--out", str(out), "--quiet"])
     assert e.value.code in (0, None)
